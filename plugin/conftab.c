@@ -1,0 +1,115 @@
+/*
+ * conftab.c - the configuration table (see include/outpost/conftab.h).
+ *
+ * Keys are grouped by section (milter, log, limits, actions, classify,
+ * tenants, then one section per module).  Every bound on untrusted input is
+ * a row here with its default, minimum and maximum.
+ */
+#include "config.h"
+
+#include <stddef.h>
+#include <string.h>
+
+#include "outpost/config.h"
+#include "outpost/conftab.h"
+
+#define OFF(f) offsetof(struct op_config, f)
+#define KB     1024LL
+#define MB     (1024LL * 1024)
+#define SEC    1000LL
+#define ACTIONS "accept|tempfail|reject"
+
+/* clang-format off */
+static const struct op_conf_key conftab[] = {
+	/* milter: how the MTA reaches us and how the daemon runs */
+	{"milter.socket", OP_CT_STRING, OFF(milter_socket), "unix:/run/outpost/outpost.sock", 0, 0, NULL, false,
+	 "where the MTA connects: unix:PATH, inet:PORT@ADDR or inet6:PORT@ADDR"},
+	{"milter.socket_owner", OP_CT_STRING, OFF(milter_socket_owner), "", 0, 0, NULL, false,
+	 "owner of a unix socket (empty: the user outpost starts as)"},
+	{"milter.socket_group", OP_CT_STRING, OFF(milter_socket_group), "", 0, 0, NULL, false,
+	 "group of a unix socket, e.g. postfix (empty: unchanged)"},
+	{"milter.socket_mode", OP_CT_MODE, OFF(milter_socket_mode), "0660", 0, 0777, NULL, false,
+	 "permissions of a unix socket"},
+	{"milter.user", OP_CT_STRING, OFF(milter_user), "", 0, 0, NULL, false,
+	 "drop privileges to this user after opening the socket and reading keys (empty: stay)"},
+	{"milter.group", OP_CT_STRING, OFF(milter_group), "", 0, 0, NULL, false,
+	 "group to run as (empty: the user's primary group)"},
+	{"milter.pidfile", OP_CT_STRING, OFF(milter_pidfile), "", 0, 0, NULL, false,
+	 "write the process id here (empty: no pid file)"},
+	{"milter.backlog", OP_CT_INT, OFF(milter_backlog), "128", 1, 65535, NULL, false,
+	 "listen(2) backlog of the milter socket"},
+	{"milter.timeout", OP_CT_DURATION, OFF(milter_timeout_ms), "300s", 1 * SEC, 3600 * SEC, NULL, false,
+	 "how long to wait for the MTA on an open connection"},
+	{"milter.shutdown_timeout", OP_CT_DURATION, OFF(milter_shutdown_timeout_ms), "30s", 0, 600 * SEC, NULL, true,
+	 "on SIGTERM, how long messages in flight may take to finish"},
+
+	/* log */
+	{"log.level", OP_CT_LOGLEVEL, OFF(log_level), "info", 0, 0, NULL, true,
+	 "lowest level logged: debug, info, notice, warning, error"},
+
+	/* limits: totals libmilter does not bound */
+	{"limits.max_headers", OP_CT_INT, OFF(max_headers), "1000", 10, 100000, NULL, true,
+	 "headers per message"},
+	{"limits.max_header_bytes", OP_CT_SIZE, OFF(max_header_bytes), "1M", 4 * KB, 64 * MB, NULL, true,
+	 "total bytes of all headers of a message"},
+	{"limits.max_header_length", OP_CT_SIZE, OFF(max_header_length), "128K", 1 * KB, 16 * MB, NULL, true,
+	 "bytes of one header (name and value)"},
+	{"limits.max_recipients", OP_CT_INT, OFF(max_recipients), "1000", 1, 1000000, NULL, true,
+	 "recipients per message"},
+	{"limits.max_messages_per_connection", OP_CT_INT, OFF(max_messages_per_connection), "100000", 1, 100000000, NULL, true,
+	 "transactions on one MTA connection"},
+	{"limits.max_macro_length", OP_CT_SIZE, OFF(max_macro_length), "1K", 64, 64 * KB, NULL, true,
+	 "bytes of one macro value from the MTA (longer values are refused)"},
+
+	/* actions: what an error of each class does to the message */
+	{"actions.on_internal_error", OP_CT_ACTION, OFF(on_error[OP_ERR_INTERNAL]), "tempfail", 0, 0, ACTIONS, true,
+	 "a bug or an unexpected library failure"},
+	{"actions.on_resource_error", OP_CT_ACTION, OFF(on_error[OP_ERR_RESOURCE]), "tempfail", 0, 0, ACTIONS, true,
+	 "out of memory or file descriptors"},
+	{"actions.on_config_error", OP_CT_ACTION, OFF(on_error[OP_ERR_CONFIG]), "tempfail", 0, 0, ACTIONS, true,
+	 "the configuration cannot serve this message"},
+	{"actions.on_dns_error", OP_CT_ACTION, OFF(on_error[OP_ERR_DNS]), "tempfail", 0, 0, ACTIONS, true,
+	 "a DNS lookup failed or timed out"},
+	{"actions.on_store_error", OP_CT_ACTION, OFF(on_error[OP_ERR_STORE]), "accept", 0, 0, ACTIONS, true,
+	 "the rate store is unreachable"},
+	{"actions.on_limit", OP_CT_ACTION, OFF(on_error[OP_ERR_LIMIT]), "reject", 0, 0, ACTIONS, true,
+	 "a limits.* bound was exceeded"},
+
+	/* classify: internal (ours, outbound) or external clients */
+	{"classify.internal_hosts", OP_CT_CIDRLIST, OFF(internal_hosts), "127.0.0.0/8, ::1", 0, 0, NULL, true,
+	 "client addresses whose mail is internal (local submission arrives as 127.0.0.1)"},
+	{"classify.internal_daemon_names", OP_CT_STRLIST, OFF(internal_daemon_names), "", 0, 0, NULL, true,
+	 "values of the {daemon_name} macro that mark internal mail (e.g. a submission service)"},
+	{"classify.authenticated_is_internal", OP_CT_BOOL, OFF(authenticated_is_internal), "true", 0, 0, NULL, true,
+	 "SASL-authenticated clients are internal"},
+
+	/* tenants: hosting customers (name, domains, logins) */
+	{"tenants", OP_CT_SECTION, 0, NULL, 0, 0, NULL, true,
+	 "list of tenants: ( { name = \"...\"; domains = [...]; logins = [...]; }, ... )"},
+};
+/* clang-format on */
+
+const struct op_conf_key *op_conftab(size_t *n_r)
+{
+	*n_r = sizeof(conftab) / sizeof(conftab[0]);
+	return conftab;
+}
+
+const struct op_conf_key *op_conftab_find(const char *name)
+{
+	for (size_t i = 0; i < sizeof(conftab) / sizeof(conftab[0]); i++)
+		if (strcmp(conftab[i].name, name) == 0)
+			return &conftab[i];
+	return NULL;
+}
+
+const char *op_ct_type_name(enum op_ct_type t)
+{
+	static const char *const names[] = {
+		[OP_CT_BOOL] = "bool",     [OP_CT_INT] = "integer",   [OP_CT_SIZE] = "size",
+		[OP_CT_DURATION] = "time", [OP_CT_STRING] = "string", [OP_CT_MODE] = "mode",
+		[OP_CT_ENUM] = "choice",   [OP_CT_ACTION] = "action", [OP_CT_LOGLEVEL] = "level", [OP_CT_STRLIST] = "list",
+		[OP_CT_CIDRLIST] = "address list", [OP_CT_SECTION] = "section",
+	};
+	return names[t];
+}

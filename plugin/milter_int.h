@@ -1,0 +1,77 @@
+/*
+ * milter_int.h - the milter layer's interface to the daemon (main.c) and
+ * its private split between milter.c (libmilter callbacks) and session.c
+ * (connection/message lifetimes, limits, summary line).  Only milter.c
+ * includes libmilter.
+ */
+#ifndef OUTPOST_MILTER_INT_H
+#define OUTPOST_MILTER_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "outpost/message.h"
+#include "outpost/module.h"
+
+/* Register with libmilter and open the socket of cfg (removing a stale
+ * unix socket, refusing when another process listens on it).  Call before
+ * dropping privileges.  0, or -1 with err filled. */
+int op_milter_setup(const struct op_config *cfg, char *err, size_t errsize);
+
+/* Run libmilter's accept loop until op_milter_stop(); returns its status
+ * (0 on a clean stop). */
+int op_milter_run(void);
+
+/* Ask the accept loop to stop taking connections. */
+void op_milter_stop(void);
+
+/* Messages and connections in flight now. */
+unsigned op_milter_inflight_msgs(void);
+unsigned op_milter_inflight_conns(void);
+
+/* The file system path of a unix socket spec, or NULL for inet. */
+const char *op_milter_socket_path(const char *spec);
+
+/* libmilter's version as "major.minor.patch". */
+void op_milter_version(char *out, size_t outsize);
+
+/* --- session.c: lifetimes, limits and the summary line --- */
+
+/* A new connection with the current snapshot; NULL when memory is short. */
+struct op_conn *op_session_conn_new(void);
+void op_session_conn_free(struct op_conn **c);
+
+/* Open a transaction on c (closing a stale one).  NULL when memory is
+ * short. */
+struct op_msg *op_session_msg_new(struct op_conn *c);
+
+/* End c's open transaction (if any): log its summary with how it ended
+ * ("eom", "abort", "reject at mail" ...), free its state. */
+void op_session_msg_end(struct op_conn *c, const char *how);
+
+/* Copy a macro value into pool memory, bounded by limits.max_macro_length.
+ * Returns the copy, "" for NULL, or NULL when it is too long (the caller
+ * applies the limit action). */
+char *op_session_macro(struct op_pool *pool, const struct op_config *cfg, const char *value);
+
+/* Classify the connection from its address and daemon name. */
+void op_session_classify_conn(struct op_conn *c);
+
+/* Classify the message (SASL login, then the connection's class) and map
+ * it to a tenant. */
+void op_session_classify_msg(struct op_msg *m);
+
+/* Store one received header, enforcing the header limits.  Returns 0, or
+ * -1 when a limit was hit (m->pending then holds the limit verdict). */
+int op_session_header(struct op_msg *m, const char *name, const char *value);
+
+/* Record a recipient accepted at RCPT.  0 or -1 (memory). */
+int op_session_rcpt(struct op_msg *m, const char *rcpt);
+
+/* Mark modules that need stages this connection did not negotiate. */
+void op_session_mark_skips(struct op_msg *m, unsigned negotiated_stages);
+
+/* Remove <> and return the domain part (lower-cased copy) of an address. */
+char *op_session_addr(struct op_pool *pool, const char *raw, char **domain_r);
+
+#endif
