@@ -392,11 +392,8 @@ static int build_value(const struct op_dkim_signer *s, const struct op_dkim_sign
 	f->col = sizeof "DKIM-Signature:" - 1;
 	if (put_tags(s, sk, f) < 0 || fold_hlist(f, hlist) < 0)
 		return -1;
-	if (fold_atom(f, "bh=", 3, true) < 0 || fold_b64(f, s->bh) < 0)
+	if (fold_tagf(f, "bh=%s;", s->bh) < 0)
 		return -1;
-	if (op_buf_putc(f->b, ';') < 0)
-		return -1;
-	f->col++;
 	return fold_atom(f, "b=", 2, true);
 }
 

@@ -50,6 +50,23 @@ static struct op_conn *conn_of(SMFICTX *ctx)
 	return smfi_getpriv(ctx);
 }
 
+/* A message stage arrived with no open message.  Normal when the MTA was
+ * told to skip MAIL (no module needs the message); otherwise an internal
+ * error, answered per actions.on_internal_error. */
+static sfsistat no_message(SMFICTX *ctx, const struct op_conn *c, unsigned long nr)
+{
+	struct op_verdict v;
+
+	if (c != NULL && (c->steps & SMFIP_NOMAIL))
+		return (c->steps & nr) ? SMFIS_NOREPLY : SMFIS_CONTINUE;
+	op_log_error("conn %lu: message data without MAIL FROM", c ? c->id : 0);
+	op_verdict_error(&v, c ? c->cfg : NULL, OP_ERR_INTERNAL, "3.0", "internal error");
+	if (v.action == OP_ACT_ACCEPT)
+		return SMFIS_ACCEPT;
+	smfi_setreply(ctx, v.rcode, v.xcode, v.text);
+	return v.action == OP_ACT_REJECT ? SMFIS_REJECT : SMFIS_TEMPFAIL;
+}
+
 /* The one mapping from a verdict to libmilter.  stage decides whether the
  * MTA waits for an answer (no-reply stages return SMFIS_NOREPLY). */
 static sfsistat milter_status(SMFICTX *ctx, const struct op_conn *c, enum op_stage stage,
@@ -285,7 +302,7 @@ static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
 	char *dom;
 
 	if (c == NULL || c->msg == NULL)
-		return SMFIS_TEMPFAIL;
+		return no_message(ctx, c, SMFIP_NR_RCPT);
 	op_verdict_clear(&v);
 	oc.conn = c;
 	oc.msg = c->msg;
@@ -316,7 +333,7 @@ static sfsistat cb_header(SMFICTX *ctx, char *name, char *value)
 	struct op_verdict v;
 
 	if (c == NULL || c->msg == NULL)
-		return SMFIS_TEMPFAIL;
+		return no_message(ctx, c, SMFIP_NR_HDR);
 	if (op_session_header(c->msg, name ? name : "", value ? value : "") == 0) {
 		oc.conn = c;
 		oc.msg = c->msg;
@@ -343,7 +360,7 @@ static sfsistat cb_eoh(SMFICTX *ctx)
 	struct op_verdict v;
 
 	if (c == NULL || c->msg == NULL)
-		return SMFIS_TEMPFAIL;
+		return no_message(ctx, c, SMFIP_NR_EOH);
 	refresh_qid(ctx, c->msg);
 	if (c->msg->pending.action == OP_ACT_CONTINUE) {
 		oc.conn = c;
@@ -363,7 +380,7 @@ static sfsistat cb_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 	struct op_verdict v;
 
 	if (c == NULL || c->msg == NULL)
-		return SMFIS_TEMPFAIL;
+		return no_message(ctx, c, SMFIP_NR_BODY);
 	c->msg->body_bytes += len;
 	if (c->msg->pending.action == OP_ACT_CONTINUE) {
 		oc.conn = c;
@@ -436,7 +453,7 @@ static sfsistat cb_eom(SMFICTX *ctx)
 	const char *err;
 
 	if (c == NULL || c->msg == NULL)
-		return SMFIS_TEMPFAIL;
+		return no_message(ctx, c, 0);
 	m = c->msg;
 	refresh_qid(ctx, m);
 	if (m->pending.action != OP_ACT_CONTINUE)

@@ -14,8 +14,11 @@
 #include "outpost/log.h"
 #include "outpost/pipeline.h"
 
+extern const struct op_module mod_dkim;
+
 /* clang-format off */
 static const struct op_module *const modules[] = {
+	&mod_dkim,
 	NULL /* end */
 };
 /* clang-format on */

@@ -1,0 +1,45 @@
+/*
+ * dkim_index.h - which keys sign for which domain, built once per config
+ * snapshot (plugin/dkim_index.c) and read without locks by every message.
+ *
+ * Sources, all merged into one domain -> keys map (constant-time lookup):
+ *   dkim.keys = ( { domain; selector; key; [algorithm] } )      global keys
+ *   tenants = ( { ...; dkim_keys = ( { selector; key; [algorithm]; [domain] } ) } )
+ *       a tenant key without domain signs for every domain of the tenant
+ *   dkim.keytable + dkim.signingtable                            OpenDKIM tables
+ * Every key file is read, checked and parsed once per load, however many
+ * domains share it.  Several keys for one domain give several signatures.
+ */
+#ifndef OUTPOST_DKIM_INDEX_H
+#define OUTPOST_DKIM_INDEX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "outpost/config.h"
+#include "outpost/dkim_sign.h"
+
+#define OP_DKIM_MAX_SIGS 8 /* signatures per message, at most */
+
+struct op_dkim_index;
+
+/* Build the index from cfg and the raw libconfig tree (config_t *).
+ * Returns 0 with *idx_r, or -1 with "FILE:LINE: what" in err. */
+int op_dkim_index_build(const struct op_config *cfg, const void *raw, struct op_dkim_index **idx_r,
+			char *err, size_t errsize);
+
+/* Keys for a signing domain (lower case), with parent domains tried when
+ * subdomains is set.  address is the full sender address when known (for
+ * SigningTable patterns such as "*@example.org" or "user@example.org"), or
+ * NULL.  Fills out[0..max) and returns how many; 0 when none. */
+size_t op_dkim_index_lookup(const struct op_dkim_index *idx, const char *domain,
+			    const char *address, bool subdomains, struct op_dkim_sign_key *out,
+			    size_t max);
+
+/* Number of signing domains and of distinct keys (for the start-up log). */
+size_t op_dkim_index_domains(const struct op_dkim_index *idx);
+size_t op_dkim_index_keys(const struct op_dkim_index *idx);
+
+void op_dkim_index_free(struct op_dkim_index **idx);
+
+#endif

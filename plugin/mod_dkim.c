@@ -1,0 +1,285 @@
+/*
+ * mod_dkim.c - the dkim module: sign internal mail with every key of its
+ * signing domain (RSA-SHA256 and Ed25519-SHA256 in one pass).
+ *
+ * Stages: EOH decides whether and with which keys to sign (the From:
+ * header is known there) and starts the signer; BODY hashes each chunk as
+ * it arrives (the body is never buffered); EOM signs the header list as
+ * the MTA will deliver it (other modules' edits included) and inserts the
+ * DKIM-Signature fields at the top.  Keys were parsed when the snapshot
+ * was built (dkim_index.c), never here.  Every message that is not signed
+ * says why in the summary line (dkim=skip reason="...").
+ *
+ * Limits: OP_DKIM_MAX_SIGS signatures per message; a body line over 998
+ * octets (RFC 5322) is not signed or is refused (dkim.on_long_lines),
+ * because the MTA's SMTP client rewraps it after signing and the
+ * signature would fail at the receiver.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "outpost/addr.h"
+#include "outpost/dkim_index.h"
+#include "outpost/dkim_sign.h"
+#include "outpost/log.h"
+#include "outpost/module.h"
+#include "outpost/pool.h"
+
+#define DKIM_LINE_MAX 998
+
+struct dkim_state {
+	struct op_dkim_index *idx;
+	enum op_dkim_canon hdr_canon, body_canon;
+};
+
+struct dkim_msg {
+	struct op_dkim_signer *signer;
+	size_t nkeys;
+	struct op_dkim_sign_key keys[OP_DKIM_MAX_SIGS];
+	char domain[256];
+	size_t line_len;    /* octets since the last LF, across chunks */
+	bool long_line;
+};
+
+static bool mod_dkim_enabled(const struct op_config *cfg)
+{
+	return cfg->dkim_enabled;
+}
+
+static int mod_dkim_init(struct op_config *cfg, const void *raw, void **state_r, char *err,
+			 size_t errsize)
+{
+	static const char *const canons[] = {"relaxed/relaxed", "relaxed/simple", "simple/relaxed",
+					     "simple/simple"};
+	struct dkim_state *st = calloc(1, sizeof(*st));
+
+	*state_r = st;
+	if (st == NULL)
+		return snprintf(err, errsize, "%s: out of memory", cfg->path), -1;
+	op_dkim_canon_parse(canons[cfg->dkim_canon & 3], &st->hdr_canon, &st->body_canon);
+	if (cfg->dkim_sign_from == OP_DKIM_FROM_FIXED && cfg->dkim_fixed_domain[0] == '\0')
+		return snprintf(err, errsize, "%s: dkim.sign_from = \"fixed\" needs dkim.fixed_domain",
+				cfg->path), -1;
+	if (op_dkim_index_build(cfg, raw, &st->idx, err, errsize) < 0)
+		return -1;
+	op_log_info("dkim: %zu signing domains, %zu keys loaded from %s",
+		    op_dkim_index_domains(st->idx), op_dkim_index_keys(st->idx), cfg->path);
+	return 0;
+}
+
+static void mod_dkim_fini(void *state)
+{
+	struct dkim_state *st = state;
+
+	if (st == NULL)
+		return;
+	op_dkim_index_free(&st->idx);
+	free(st);
+}
+
+static void mod_dkim_msg_free(void *p)
+{
+	struct dkim_msg *dm = p;
+
+	op_dkim_signer_free(&dm->signer);
+}
+
+/* The signing domain of the message per dkim.sign_from, into dm->domain.
+ * Returns NULL, or why there is none. */
+static const char *dkim_domain(struct op_ctx *ctx, struct dkim_msg *dm, char *addr, size_t asize)
+{
+	const struct op_config *cfg = ctx->cfg;
+	const struct op_msg *m = ctx->msg;
+	const struct op_header *from;
+	const char *err;
+	unsigned nfrom = op_msg_header_count(m, "From");
+
+	addr[0] = '\0';
+	/* RFC 5322: exactly one From; DKIM must always sign it. */
+	if (nfrom != 1)
+		return nfrom == 0 ? "no From header" : "several From headers";
+	switch (cfg->dkim_sign_from) {
+	case OP_DKIM_FROM_ENVELOPE:
+		op_strlcpy(addr, m->mail_from, asize);
+		op_strlcpy(dm->domain, m->mail_domain, sizeof(dm->domain));
+		return dm->domain[0] ? NULL : "null envelope sender";
+	case OP_DKIM_FROM_TENANT:
+		if (m->tenant == NULL || m->tenant->domains.n == 0)
+			return "no tenant for this message";
+		op_strlcpy(dm->domain, m->tenant->domains.v[0], sizeof(dm->domain));
+		return NULL;
+	case OP_DKIM_FROM_FIXED:
+		op_strlcpy(dm->domain, cfg->dkim_fixed_domain, sizeof(dm->domain));
+		return NULL;
+	default:
+		from = op_msg_header(m, "From", 1);
+		if (op_addr_header_domain(from->value, addr, asize, dm->domain, sizeof(dm->domain),
+					  &err) < 0)
+			return err;
+		return NULL;
+	}
+}
+
+/* Start the signer with dm's keys.  0 or -1 with *err_r. */
+static int dkim_start(struct op_ctx *ctx, struct dkim_msg *dm, const char **err_r)
+{
+	const struct op_config *cfg = ctx->cfg;
+	const struct dkim_state *st = ctx->state;
+	struct op_dkim_sign_params p = {0};
+
+	p.keys = dm->keys;
+	p.nkeys = dm->nkeys;
+	p.hdr_canon = st->hdr_canon;
+	p.body_canon = st->body_canon;
+	p.sign_hdrs = (const char *const *)cfg->dkim_headers.v;
+	p.nsign_hdrs = cfg->dkim_headers.n;
+	p.oversign_hdrs = (const char *const *)cfg->dkim_oversign.v;
+	p.noversign_hdrs = cfg->dkim_oversign.n;
+	p.timestamp = time(NULL);
+	p.ttl = (unsigned long)(cfg->dkim_signature_ttl_ms / 1000);
+	return op_dkim_signer_new(&p, &dm->signer, err_r);
+}
+
+static void mod_dkim_eoh(struct op_ctx *ctx, struct op_verdict *v)
+{
+	const struct op_config *cfg = ctx->cfg;
+	const struct dkim_state *st = ctx->state;
+	struct op_msg *m = ctx->msg;
+	struct dkim_msg *dm;
+	char addr[512];
+	const char *why, *err;
+
+	if (!op_msg_internal(m) && !cfg->dkim_sign_external) {
+		op_msg_summary(m, ctx->modidx, "dkim=skip reason=external");
+		return;
+	}
+	dm = op_pool_alloc(m->pool, sizeof(*dm));
+	if (dm == NULL) {
+		op_verdict_error(v, cfg, OP_ERR_RESOURCE, "3.0", "out of memory");
+		return;
+	}
+	m->mod_msg[ctx->modidx] = dm;
+	why = dkim_domain(ctx, dm, addr, sizeof(addr));
+	if (why != NULL) {
+		op_msg_summary(m, ctx->modidx, "dkim=skip reason=\"%s\"", why);
+		if (cfg->dkim_on_multiple_from == 1 && strstr(why, "From header") != NULL)
+			op_verdict_set(v, OP_ACT_REJECT, "550", "5.7.1",
+				       "message must have exactly one From header (RFC 5322)");
+		return;
+	}
+	dm->nkeys = op_dkim_index_lookup(st->idx, dm->domain, addr, cfg->dkim_subdomains, dm->keys,
+					 OP_DKIM_MAX_SIGS);
+	if (dm->nkeys == 0) {
+		op_msg_summary(m, ctx->modidx, "dkim=skip reason=\"no key for %s\"", dm->domain);
+		return;
+	}
+	if (dkim_start(ctx, dm, &err) < 0) {
+		op_log_error("%s: dkim: cannot start signing for %s: %s", m->queue_id, dm->domain, err);
+		op_msg_summary(m, ctx->modidx, "dkim=error reason=\"%s\"", err);
+		op_verdict_error(v, cfg, OP_ERR_INTERNAL, "3.0", "signing failed");
+	}
+}
+
+/* Track line lengths across chunks: octets between LFs, CRs not counted
+ * (the 998 of RFC 5322 excludes the CRLF). */
+static void dkim_lines(struct dkim_msg *dm, const unsigned char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (p[i] == '\n')
+			dm->line_len = 0;
+		else if (p[i] != '\r' && ++dm->line_len > DKIM_LINE_MAX)
+			dm->long_line = true;
+	}
+}
+
+static void mod_dkim_body(struct op_ctx *ctx, struct op_verdict *v)
+{
+	struct dkim_msg *dm = ctx->msg->mod_msg[ctx->modidx];
+	const char *err;
+
+	if (dm == NULL || dm->signer == NULL)
+		return;
+	dkim_lines(dm, ctx->body, ctx->bodylen);
+	if (op_dkim_signer_body(dm->signer, ctx->body, ctx->bodylen, &err) < 0) {
+		op_log_error("%s: dkim: body hash: %s", ctx->msg->queue_id, err);
+		op_dkim_signer_free(&dm->signer);
+		op_msg_summary(ctx->msg, ctx->modidx, "dkim=error reason=\"%s\"", err);
+		op_verdict_error(v, ctx->cfg, OP_ERR_INTERNAL, "3.0", "signing failed");
+	}
+}
+
+/* Summary "dkim=sign d=D s=S1,S2 a=A1,A2". */
+static void dkim_summary(struct op_msg *m, size_t modidx, const struct dkim_msg *dm)
+{
+	char sels[160] = "", algs[80] = "";
+	size_t so = 0, ao = 0;
+
+	for (size_t i = 0; i < dm->nkeys; i++) {
+		int a = snprintf(sels + so, sizeof(sels) - so, "%s%s", i ? "," : "",
+				 dm->keys[i].key->selector);
+		int b = snprintf(algs + ao, sizeof(algs) - ao, "%s%s", i ? "," : "",
+				 op_dkim_alg_name(dm->keys[i].key->alg));
+
+		so = a > 0 && so + (size_t)a < sizeof(sels) ? so + (size_t)a : so;
+		ao = b > 0 && ao + (size_t)b < sizeof(algs) ? ao + (size_t)b : ao;
+	}
+	op_msg_summary(m, modidx, "dkim=sign d=%s s=%s a=%s", dm->domain, sels, algs);
+}
+
+static void mod_dkim_eom(struct op_ctx *ctx, struct op_verdict *v)
+{
+	struct op_msg *m = ctx->msg;
+	struct dkim_msg *dm = m->mod_msg[ctx->modidx];
+	struct op_header *hdrs;
+	size_t nhdrs;
+	const char *err;
+
+	if (dm == NULL || dm->signer == NULL)
+		return;
+	if (dm->long_line) {
+		op_msg_summary(m, ctx->modidx, "dkim=skip reason=\"body line over %d octets\"",
+			       DKIM_LINE_MAX);
+		if (ctx->cfg->dkim_on_long_lines == 1)
+			op_verdict_set(v, OP_ACT_REJECT, "550", "5.6.0",
+				       "body line longer than 998 octets (RFC 5322); encode the body");
+		return;
+	}
+	if (op_msg_final_headers(m, &hdrs, &nhdrs) < 0 ||
+	    op_dkim_signer_finish(dm->signer, hdrs, nhdrs, &err) < 0) {
+		err = hdrs ? err : "out of memory";
+		op_log_error("%s: dkim: signing for %s failed: %s", m->queue_id, dm->domain, err);
+		op_msg_summary(m, ctx->modidx, "dkim=error reason=\"%s\"", err);
+		op_verdict_error(v, ctx->cfg, OP_ERR_INTERNAL, "3.0", "signing failed");
+		return;
+	}
+	for (size_t i = 0; i < dm->nkeys; i++) {
+		const char *val = op_dkim_signer_value(dm->signer, i);
+
+		/* The edit carries no leading space: the milter layer adds it. */
+		if (op_msg_edit(m, OP_EDIT_INSERT, "DKIM-Signature", val + (val[0] == ' '), (unsigned)i,
+				"dkim", &err) < 0) {
+			op_log_error("%s: dkim: %s", m->queue_id, err);
+			op_verdict_error(v, ctx->cfg, OP_ERR_INTERNAL, "3.0", "signing failed");
+			return;
+		}
+	}
+	dkim_summary(m, ctx->modidx, dm);
+}
+
+const struct op_module mod_dkim = {
+	.name = "dkim",
+	.enabled = mod_dkim_enabled,
+	.init = mod_dkim_init,
+	.fini = mod_dkim_fini,
+	.msg_free = mod_dkim_msg_free,
+	.reply_stages = OP_STAGE_BIT(OP_STAGE_EOM),
+	.hook = {
+		[OP_STAGE_EOH] = mod_dkim_eoh,
+		[OP_STAGE_BODY] = mod_dkim_body,
+		[OP_STAGE_EOM] = mod_dkim_eom,
+	},
+};
