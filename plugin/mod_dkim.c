@@ -227,7 +227,7 @@ static void dkim_summary(struct op_msg *m, size_t modidx, const struct dkim_msg 
 		so = a > 0 && so + (size_t)a < sizeof(sels) ? so + (size_t)a : so;
 		ao = b > 0 && ao + (size_t)b < sizeof(algs) ? ao + (size_t)b : ao;
 	}
-	op_msg_summary(m, modidx, "dkim=sign d=%s s=%s a=%s", dm->domain, sels, algs);
+	op_msg_summary(m, modidx, "dkim=sign d=%s s=%s a=%s", dm->keys[0].domain, sels, algs);
 }
 
 static void mod_dkim_eom(struct op_ctx *ctx, struct op_verdict *v)

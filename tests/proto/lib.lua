@@ -47,6 +47,13 @@ function lib.expect_reply(conn, stage, want)
 	lib.expect(got == want, "reply at " .. stage, got, want)
 end
 
+-- The reply at end of message was exactly "code xcode text".  (Debian 12's
+-- miltertest only matches MT_SMTPREPLY when all three parts are given.)
+function lib.expect_smtpreply(conn, code, xcode, text)
+	lib.expect(mt.eom_check(conn, MT_SMTPREPLY, code, xcode, text), "reply",
+		lib.reply(conn), code .. " " .. xcode .. " " .. text)
+end
+
 -- Connect info with the macros Postfix sends (client_addr etc.).
 function lib.conninfo(conn, host, ip, macros)
 	local m = macros or {}
@@ -75,11 +82,16 @@ function lib.rcptto(conn, rcpt)
 	lib.expect(err == nil, "rcptto " .. rcpt, err, "nil")
 end
 
--- Send headers (a list of {name, value}) and end of headers.
+-- Send headers (a list of {name, value}, value as it follows the colon,
+-- usually " text") and end of headers.  miltertest adds the leading space
+-- itself when the filter asked for SMFIP_HDR_LEADSPC, as Postfix does, so
+-- one leading space is removed here.
 function lib.headers(conn, hdrs)
 	if not lib.skipped(conn, SMFIP_NOHDRS) then
 		for _, h in ipairs(hdrs) do
-			local err = mt.header(conn, h[1], h[2])
+			local v = h[2]
+			if mt.test_option(conn, SMFIP_HDR_LEADSPC) and v:sub(1, 1) == " " then v = v:sub(2) end
+			local err = mt.header(conn, h[1], v)
 			lib.expect(err == nil, "header " .. h[1], err, "nil")
 		end
 	end
@@ -118,6 +130,40 @@ function lib.wait_log(pattern)
 		mt.sleep(0.05)
 	end
 	error(string.format("FAIL: log line matching %q: got none, log was:\n%s", pattern, lib.log()), 2)
+end
+
+-- Write the message as delivered: the headers outpost inserted at the top
+-- (name -> count, fetched with mt.getheader), then hdrs and body, CRLF line
+-- ends, into dir/signed/NAME.eml for verify_external().
+function lib.save_delivered(conn, name, inserted, hdrs, body)
+	local f = assert(io.open(dir .. "/signed/" .. name .. ".eml", "wb"))
+	for hname, count in pairs(inserted) do
+		for i = 0, count - 1 do
+			local v = mt.getheader(conn, hname, i)
+			lib.expect(v ~= nil, hname .. " #" .. i, "nil", "a value")
+			f:write(hname .. ":" .. (v:sub(1, 1) == " " and "" or " ") .. v:gsub("\r?\n", "\r\n") .. "\r\n")
+		end
+	end
+	for _, h in ipairs(hdrs) do f:write(h[1] .. ":" .. h[2]:gsub("\r?\n", "\r\n") .. "\r\n") end
+	f:write("\r\n" .. body)
+	f:close()
+end
+
+-- Verify every saved message's signatures with dkimpy and Mail::DKIM (not
+-- libopendkim, not outpost); returns the verifiers' summary line.
+function lib.verify_external()
+	local cmd = string.format("sh %s/tests/dkim/verify_external.sh %s/signed %s/dns.txt 2>&1",
+		srcdir, dir, dir)
+	local p = io.popen(cmd)
+	local out = p:read("*a")
+	local ok = p:close()
+	lib.expect(ok, "external DKIM verification", out, "all signatures verified")
+	return out
+end
+
+-- Send SIGHUP to outpost.
+function lib.reload()
+	os.execute("kill -HUP " .. pid)
 end
 
 -- Run main() and turn any error into a printed message and exit status 1.

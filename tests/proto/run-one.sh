@@ -21,6 +21,18 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 sed "s#@DIR@#$dir#g; s#@SRCDIR@#$srcdir#g" "$conf_src" > "$dir/outpost.conf"
+# Test keys, private as outpost requires.
+cp "$srcdir"/tests/data/keys/*.pem "$dir/" && chmod 600 "$dir"/*.pem
+# Their public halves as DNS would serve them (selector rsa/ed/rsa1024 at
+# the test domains), for verifiers that are not outpost: dns.txt.
+txt_rsa() { openssl pkey -in "$1" -pubout -outform DER 2>/dev/null | base64 -w0; }
+txt_ed() { openssl pkey -in "$1" -pubout -outform DER 2>/dev/null | tail -c 32 | base64 -w0; }
+for d in example.org example.com sub.example.org; do
+	echo "rsa._domainkey.$d v=DKIM1; k=rsa; p=$(txt_rsa "$dir/test-rsa2048.pem")"
+	echo "rsa1024._domainkey.$d v=DKIM1; k=rsa; p=$(txt_rsa "$dir/test-rsa1024.pem")"
+	echo "ed._domainkey.$d v=DKIM1; k=ed25519; p=$(txt_ed "$dir/test-ed25519.pem")"
+done > "$dir/dns.txt"
+mkdir "$dir/signed"
 "$OUTPOST" -f -c "$dir/outpost.conf" 2> "$dir/outpost.log" &
 pid=$!
 i=0
@@ -29,7 +41,8 @@ if [ ! -S "$dir/outpost.sock" ]; then
 	echo "FAIL: outpost did not open $dir/outpost.sock; its log:"; cat "$dir/outpost.log"; exit 1
 fi
 out=$(cd "$srcdir/tests/proto" && miltertest -D socket="unix:$dir/outpost.sock" \
-	-D logfile="$dir/outpost.log" -D dir="$dir" -s "$(basename "$script")" 2>&1)
+	-D logfile="$dir/outpost.log" -D dir="$dir" -D pid="$pid" \
+	-D srcdir="$srcdir" -s "$(basename "$script")" 2>&1)
 rc=$?
 kill "$pid" 2>/dev/null
 wait "$pid" 2>/dev/null
