@@ -290,6 +290,14 @@ size_t op_dkim_index_keys(const struct op_dkim_index *idx)
 	return idx ? idx->nkeys : 0;
 }
 
+void op_dkim_index_each(const struct op_dkim_index *idx,
+			void (*fn)(const char *domain, const struct op_dkim_key *k, void *arg), void *arg)
+{
+	for (size_t i = 0; idx != NULL && i < idx->nentries; i++)
+		for (size_t j = 0; j < idx->entries[i]->n; j++)
+			fn(idx->entries[i]->domain, idx->entries[i]->k[j].key, arg);
+}
+
 void op_dkim_index_free(struct op_dkim_index **ip)
 {
 	struct op_dkim_index *idx;

@@ -27,6 +27,7 @@
 #include "outpost/dkim_sign.h"
 #include "outpost/log.h"
 #include "outpost/module.h"
+#include "outpost/pipeline.h"
 #include "outpost/pool.h"
 
 #define DKIM_LINE_MAX 998
@@ -268,6 +269,17 @@ static void mod_dkim_eom(struct op_ctx *ctx, struct op_verdict *v)
 		}
 	}
 	dkim_summary(m, ctx->modidx, dm);
+}
+
+const struct op_dkim_index *op_mod_dkim_index(const struct op_config *cfg)
+{
+	int i = op_pipeline_index("dkim");
+	const struct dkim_state *st;
+
+	if (i < 0 || !cfg->mod_enabled[i])
+		return NULL;
+	st = cfg->mod_state[i];
+	return st ? st->idx : NULL;
 }
 
 const struct op_module mod_dkim = {

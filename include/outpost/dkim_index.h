@@ -40,6 +40,14 @@ size_t op_dkim_index_lookup(const struct op_dkim_index *idx, const char *domain,
 size_t op_dkim_index_domains(const struct op_dkim_index *idx);
 size_t op_dkim_index_keys(const struct op_dkim_index *idx);
 
+/* Call fn for every (domain, key) pair, domains in load order. */
+void op_dkim_index_each(const struct op_dkim_index *idx,
+			void (*fn)(const char *domain, const struct op_dkim_key *k, void *arg), void *arg);
+
+/* The dkim module's index in a loaded snapshot, or NULL when dkim is off
+ * (plugin/mod_dkim.c). */
+const struct op_dkim_index *op_mod_dkim_index(const struct op_config *cfg);
+
 void op_dkim_index_free(struct op_dkim_index **idx);
 
 #endif

@@ -1,0 +1,24 @@
+/*
+ * ctl.h - outpostctl's commands (plugin/outpostctl.c dispatches them).
+ * Each command gets its arguments after the command name and the common
+ * options, prints its result (JSON with --json), and returns the process
+ * exit status: 0 success, 1 the check or operation failed, 2 usage or
+ * configuration error.
+ */
+#ifndef OUTPOST_CTL_H
+#define OUTPOST_CTL_H
+
+#include <stdbool.h>
+
+struct ctl_opts {
+	const char *config; /* -c FILE */
+	bool json;          /* --json */
+};
+
+int ctl_keygen(const struct ctl_opts *o, int argc, char **argv);
+int ctl_keycheck(const struct ctl_opts *o, int argc, char **argv);
+
+/* Print s as a JSON string (quotes included) on stdout. */
+void ctl_json_str(const char *s);
+
+#endif
