@@ -35,7 +35,7 @@ static int buf_reserve(struct op_buf *b, size_t need)
 	ncap = b->cap ? b->cap : 64;
 	while (ncap < want)
 		ncap *= 2;
-	if (ncap > b->max + 1)
+	if (ncap - 1 > b->max) /* not ncap > max + 1: max may be SIZE_MAX */
 		ncap = b->max + 1;
 	p = realloc(b->data, ncap);
 	if (p == NULL)

@@ -41,6 +41,14 @@ static void cfg_err(char *err, size_t errsize, const char *file, int line, const
 	va_end(ap);
 }
 
+/* The file a setting came from (an @include'd one, or the main file). */
+static const char *src_file(const config_setting_t *s, const char *main_file)
+{
+	const char *f = config_setting_source_file(s);
+
+	return f ? f : main_file;
+}
+
 /* Dotted path of s ("limits.max_headers"); list elements are "name[i]". */
 static void setting_path(const config_setting_t *s, char *out, size_t outsize)
 {
@@ -76,7 +84,7 @@ static int check_unknown(const config_setting_t *group, const char *file, char *
 			continue;
 		if (config_setting_is_group(s)) {
 			if (k != NULL) {
-				cfg_err(err, errsize, file, config_setting_source_line(s),
+				cfg_err(err, errsize, src_file(s, file), config_setting_source_line(s),
 					"%s: expected a value, found a group", path);
 				return -1;
 			}
@@ -85,7 +93,7 @@ static int check_unknown(const config_setting_t *group, const char *file, char *
 			continue;
 		}
 		if (k == NULL) {
-			cfg_err(err, errsize, file, config_setting_source_line(s),
+			cfg_err(err, errsize, src_file(s, file), config_setting_source_line(s),
 				"unknown key '%s' (see outpost.conf(5) or `outpost -p`)", path);
 			return -1;
 		}
@@ -120,8 +128,8 @@ static int assign_values(struct op_config *c, config_t *lc, const char *file, ch
 					op_cv_format(k, &k->max, &b);
 					op_buf_puts(&b, ")");
 				}
-				cfg_err(err, errsize, file, config_setting_source_line(s), "%s: %s%s",
-					k->name, why, op_buf_str(&b));
+				cfg_err(err, errsize, src_file(s, file), config_setting_source_line(s),
+					"%s: %s%s", k->name, why, op_buf_str(&b));
 				op_buf_free(&b);
 				return -1;
 			}
@@ -156,13 +164,20 @@ static int check_cross(struct op_config *c, config_t *lc, const char *file, char
 		return -1;
 	}
 	if (!is_unix && (c->milter_socket_owner[0] || c->milter_socket_group[0])) {
-		cfg_err(err, errsize, file, line_of(lc, "milter.socket_group"),
+		cfg_err(err, errsize, file,
+			line_of(lc, "milter.socket_group") ? line_of(lc, "milter.socket_group")
+							    : line_of(lc, "milter.socket_owner"),
 			"milter.socket_owner and socket_group apply to unix sockets only");
 		return -1;
 	}
 	if (c->milter_user[0] && getpwnam(c->milter_user) == NULL) {
 		cfg_err(err, errsize, file, line_of(lc, "milter.user"),
 			"milter.user: no such user \"%s\"", c->milter_user);
+		return -1;
+	}
+	if (c->milter_socket_owner[0] && getpwnam(c->milter_socket_owner) == NULL) {
+		cfg_err(err, errsize, file, line_of(lc, "milter.socket_owner"),
+			"milter.socket_owner: no such user \"%s\"", c->milter_socket_owner);
 		return -1;
 	}
 	if (c->milter_group[0] && getgrnam(c->milter_group) == NULL) {
@@ -176,7 +191,10 @@ static int check_cross(struct op_config *c, config_t *lc, const char *file, char
 		return -1;
 	}
 	if (c->max_header_length > c->max_header_bytes) {
-		cfg_err(err, errsize, file, line_of(lc, "limits.max_header_length"),
+		/* Either may be the one the file sets; the other is a default. */
+		cfg_err(err, errsize, file,
+			line_of(lc, "limits.max_header_length") ? line_of(lc, "limits.max_header_length")
+								 : line_of(lc, "limits.max_header_bytes"),
 			"limits.max_header_length is larger than limits.max_header_bytes");
 		return -1;
 	}
@@ -214,6 +232,17 @@ struct op_config *op_config_load(const char *path, unsigned generation, char *er
 	c->generation = generation;
 	c->refs = 1;
 	config_init(&lc);
+	/* @include "x.conf" is relative to the main file, not to the working
+	 * directory (which is / once the daemon runs). */
+	{
+		char *dir = strdup(path), *slash = dir ? strrchr(dir, '/') : NULL;
+
+		if (slash != NULL) {
+			*slash = '\0';
+			config_set_include_dir(&lc, dir[0] ? dir : "/");
+		}
+		free(dir);
+	}
 	if (config_read_file(&lc, path) != CONFIG_TRUE) {
 		if (config_error_type(&lc) == CONFIG_ERR_FILE_IO)
 			cfg_err(err, errsize, path, 0, "cannot read the file");
@@ -277,8 +306,19 @@ void op_config_print(const struct op_config *c, bool with_help, FILE *out)
 {
 	size_t n;
 	const struct op_conf_key *tab = op_conftab(&n);
+	struct op_config *defs = NULL;
 	struct op_buf b;
+	const char *why;
 
+	if (c == NULL) {
+		/* The table's defaults, parsed as a load parses them. */
+		if ((defs = calloc(1, sizeof(*defs))) == NULL)
+			return;
+		for (size_t i = 0; i < n; i++)
+			if (tab[i].type != OP_CT_SECTION && tab[i].def != NULL)
+				op_cv_from_text(&tab[i], tab[i].def, (char *)defs + tab[i].offset, &why);
+		c = defs;
+	}
 	op_buf_init(&b, 1 << 20);
 	for (size_t i = 0; i < n; i++) {
 		const struct op_conf_key *k = &tab[i];
@@ -295,6 +335,7 @@ void op_config_print(const struct op_config *c, bool with_help, FILE *out)
 			fprintf(out, "%s = %s\n", k->name, op_buf_str(&b));
 	}
 	op_buf_free(&b);
+	config_free(defs);
 }
 
 void op_config_static_changes(const struct op_config *old, const struct op_config *nc,

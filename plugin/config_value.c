@@ -79,13 +79,12 @@ static int parse_list(const struct op_conf_key *k, const char *text, void *dst, 
 {
 	struct op_strlist l = {0};
 
+	/* Append, never assign: a list setting arrives one element at a time. */
+	if (k->type == OP_CT_STRLIST)
+		return op_strlist_split(dst, text) < 0 ? (*err_r = "out of memory", -1) : 0;
 	if (op_strlist_split(&l, text) < 0) {
 		*err_r = "out of memory";
 		return -1;
-	}
-	if (k->type == OP_CT_STRLIST) {
-		*(struct op_strlist *)dst = l;
-		return 0;
 	}
 	for (size_t i = 0; i < l.n; i++) {
 		struct op_cidr c;

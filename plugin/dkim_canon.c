@@ -68,7 +68,8 @@ static int header_simple(const char *name, const char *v, size_t n, struct op_bu
 	for (size_t i = 0; i < n; i++) {
 		if (v[i] != '\n' || (i > 0 && v[i - 1] == '\r'))
 			continue;
-		if (op_buf_append(out, v + start, i - start) < 0 || op_buf_append(out, "\r\n", 2) < 0)
+		if (op_buf_append(out, v + start, i - start) < 0 ||
+		    op_buf_append(out, "\r\n", 2) < 0)
 			return -1;
 		start = i + 1;
 	}

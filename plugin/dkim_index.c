@@ -24,6 +24,7 @@ struct dkim_entry {
 	char *domain; /* lower case, the d= of every key here */
 	size_t n;
 	struct op_dkim_sign_key k[OP_DKIM_MAX_SIGS];
+	bool off[OP_DKIM_MAX_SIGS]; /* kept out of use (dkim.check_dns) */
 };
 
 struct op_dkim_index {
@@ -146,6 +147,11 @@ static struct op_dkim_key *index_key(struct build *b, const config_setting_t *s,
 
 		snprintf(why, sizeof(why), "%s", b->err);
 		build_err(b, s, "%s", why);
+		return NULL;
+	}
+	if (k->alg == OP_DKIM_RSA_SHA256 && k->bits > 8192) {
+		build_err(b, s, "%s: RSA keys over 8192 bits are not supported (this one has %u)", path,
+			  k->bits);
 		return NULL;
 	}
 	if (op_map_put(idx->by_path, path, k->pkey) < 0) {
@@ -276,7 +282,8 @@ size_t op_dkim_index_lookup(const struct op_dkim_index *idx, const char *domain,
 		d = d ? d + 1 : NULL;
 	}
 	for (size_t i = 0; e != NULL && i < e->n && n < max; i++)
-		out[n++] = e->k[i];
+		if (!e->off[i])
+			out[n++] = e->k[i];
 	return n;
 }
 
@@ -296,6 +303,25 @@ void op_dkim_index_each(const struct op_dkim_index *idx,
 	for (size_t i = 0; idx != NULL && i < idx->nentries; i++)
 		for (size_t j = 0; j < idx->entries[i]->n; j++)
 			fn(idx->entries[i]->domain, idx->entries[i]->k[j].key, arg);
+}
+
+size_t op_dkim_index_filter(struct op_dkim_index *idx,
+			    bool (*keep)(const char *domain, const struct op_dkim_key *k, void *arg),
+			    void *arg)
+{
+	size_t dropped = 0;
+
+	for (size_t i = 0; idx != NULL && i < idx->nentries; i++) {
+		struct dkim_entry *e = idx->entries[i];
+
+		/* Marked, not removed: keycheck still lists the pair. */
+		for (size_t j = 0; j < e->n; j++)
+			if (!keep(e->domain, e->k[j].key, arg)) {
+				e->off[j] = true;
+				dropped++;
+			}
+	}
+	return dropped;
 }
 
 void op_dkim_index_free(struct op_dkim_index **ip)

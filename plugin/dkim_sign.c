@@ -72,7 +72,8 @@ static bool dns_name_ok(const char *s)
 		return false;
 	for (size_t i = 0; i < n; i++) {
 		char c = s[i];
-		bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+		bool alnum =
+		    (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
 
 		if (!alnum && c != '-' && c != '_' && (c != '.' || s[i + 1] == '.'))
 			return false;
@@ -328,7 +329,8 @@ static int fold_hlist(struct fold *f, const char *hlist)
 
 		op_buf_reset(&f->atom);
 		if ((first && op_buf_puts(&f->atom, "h=") < 0) ||
-		    op_buf_append(&f->atom, hlist, n) < 0 || op_buf_putc(&f->atom, last ? ';' : ':') < 0)
+		    op_buf_append(&f->atom, hlist, n) < 0 ||
+		    op_buf_putc(&f->atom, last ? ';' : ':') < 0)
 			return -1;
 		if (fold_atom(f, f->atom.data, f->atom.len, first) < 0)
 			return -1;
@@ -489,9 +491,9 @@ static int sig_digest(const struct op_dkim_signer *s, const EVP_MD_CTX *common,
 	op_buf_init(&c, OP_DKIM_HDR_CANON_MAX);
 	r = op_dkim_canon_header(s->hdr_canon, "DKIM-Signature", v->data, v->len, &c, err_r);
 	/* the signature header is hashed without its final CRLF (3.7) */
-	if (r == 0 && (m == NULL || EVP_MD_CTX_copy_ex(m, common) != 1 ||
-		       EVP_DigestUpdate(m, c.data, c.len - 2) != 1 ||
-		       EVP_DigestFinal_ex(m, dg, NULL) != 1)) {
+	if (r == 0 &&
+	    (m == NULL || EVP_MD_CTX_copy_ex(m, common) != 1 ||
+	     EVP_DigestUpdate(m, c.data, c.len - 2) != 1 || EVP_DigestFinal_ex(m, dg, NULL) != 1)) {
 		*err_r = "header digest failed";
 		r = -1;
 	}
@@ -500,8 +502,8 @@ static int sig_digest(const struct op_dkim_signer *s, const EVP_MD_CTX *common,
 	return r;
 }
 
-static int sign_one(struct op_dkim_signer *s, size_t i, const EVP_MD_CTX *common,
-		    const char *hlist, const char **err_r)
+static int sign_one(struct op_dkim_signer *s, size_t i, const EVP_MD_CTX *common, const char *hlist,
+		    const char **err_r)
 {
 	const struct op_dkim_key *k = s->keys[i].key;
 	struct fold f = {&s->values[i], 0, {0}};

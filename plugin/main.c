@@ -38,6 +38,7 @@
 struct opts {
 	const char *config;
 	bool check, foreground, print, print_help;
+	bool config_given; /* -c was used */
 };
 
 static void usage(FILE *out)
@@ -72,7 +73,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	o->config = DEFAULT_CONFIG;
 	while ((ch = getopt(argc, argv, "c:fnpvVh")) != -1) {
 		switch (ch) {
-		case 'c': o->config = optarg; break;
+		case 'c': o->config = optarg; o->config_given = true; break;
 		case 'f': o->foreground = true; break;
 		case 'n': o->check = true; break;
 		case 'p': o->print = true; break;
@@ -276,7 +277,7 @@ int main(int argc, char **argv)
 	if (parse_opts(argc, argv, &o) < 0)
 		return 2;
 	op_log_open("outpost", o.foreground || o.check || o.print);
-	c = load_or_say(&o, o.config != NULL && strcmp(o.config, DEFAULT_CONFIG) != 0);
+	c = load_or_say(&o, o.config_given);
 	if (c == NULL)
 		return 1;
 	if (o.check || o.print) {

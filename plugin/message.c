@@ -139,14 +139,17 @@ static void final_apply(struct op_header *v, size_t *n, const struct op_edit *e,
 		(*n)++;
 		break;
 	case OP_EDIT_CHANGE:
-		at = final_find(v, *n, e->name, e->index);
-		if (at < *n) {
-			v[at].value = val;
-			v[at].value_len = strlen(val);
-		}
+		/* Like the MTA: index 0 means 1, and when there is no nth header
+		 * the change appends one (smfi_chgheader(3), Postfix
+		 * cleanup_upd_header()). */
+		at = final_find(v, *n, e->name, e->index ? e->index : 1);
+		if (at == *n)
+			v[(*n)++].name = e->name;
+		v[at].value = val;
+		v[at].value_len = strlen(val);
 		break;
 	case OP_EDIT_DELETE:
-		at = final_find(v, *n, e->name, e->index);
+		at = final_find(v, *n, e->name, e->index ? e->index : 1);
 		if (at < *n) {
 			memmove(&v[at], &v[at + 1], (*n - at - 1) * sizeof(*v));
 			(*n)--;

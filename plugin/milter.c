@@ -425,13 +425,13 @@ static int milter_apply_edits(SMFICTX *ctx, struct op_conn *c, struct op_msg *m,
 		}
 		switch (e->kind) {
 		case OP_EDIT_ADD:
-			r = smfi_addheader(ctx, name, b.data) == MI_SUCCESS ? 0 : -1;
+			r = smfi_addheader(ctx, name, (char *)op_buf_str(&b)) == MI_SUCCESS ? 0 : -1;
 			break;
 		case OP_EDIT_INSERT:
-			r = smfi_insheader(ctx, (int)e->index, name, b.data) == MI_SUCCESS ? 0 : -1;
+			r = smfi_insheader(ctx, (int)e->index, name, (char *)op_buf_str(&b)) == MI_SUCCESS ? 0 : -1;
 			break;
 		case OP_EDIT_CHANGE:
-			r = smfi_chgheader(ctx, name, (int)e->index, b.data) == MI_SUCCESS ? 0 : -1;
+			r = smfi_chgheader(ctx, name, (int)e->index, (char *)op_buf_str(&b)) == MI_SUCCESS ? 0 : -1;
 			break;
 		case OP_EDIT_DELETE:
 			r = smfi_chgheader(ctx, name, (int)e->index, NULL) == MI_SUCCESS ? 0 : -1;

@@ -20,10 +20,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "outpost/addr.h"
 #include "outpost/dkim_index.h"
+#include "outpost/dkim_keyload.h"
+#include "outpost/dns.h"
 #include "outpost/dkim_sign.h"
 #include "outpost/log.h"
 #include "outpost/module.h"
@@ -51,6 +54,33 @@ static bool mod_dkim_enabled(const struct op_config *cfg)
 	return cfg->dkim_enabled;
 }
 
+/* dkim.check_dns: is the key's public half what DNS serves? */
+static bool dkim_key_in_dns(const char *domain, const struct op_dkim_key *k, void *arg)
+{
+	char name[600], why[256] = "";
+	struct op_buf txt;
+	const char *err = "";
+	bool ok = false;
+
+	(void)arg;
+	snprintf(name, sizeof(name), "%s._domainkey.%s", k->selector, domain);
+	op_buf_init(&txt, 64 * 1024);
+	if (op_dns_txt(name, &txt, &err) == OP_DNS_OK) {
+		for (char *rec = txt.data, *nl; rec != NULL && !ok; rec = nl ? nl + 1 : NULL) {
+			nl = strchr(rec, '\n');
+			ok = op_dkim_txt_check(k->pkey, rec, nl ? (size_t)(nl - rec) : strlen(rec), why,
+					       sizeof(why)) == OP_DKIM_TXT_OK;
+		}
+		err = why;
+	}
+	op_buf_free(&txt);
+	if (!ok)
+		op_log_warning("dkim: key %s (%s) not used for %s: %s does not serve it (%s); "
+			       "publish the record from `outpostctl keygen`, then reload",
+			       k->selector, k->path ? k->path : "?", domain, name, err);
+	return ok;
+}
+
 static int mod_dkim_init(struct op_config *cfg, const void *raw, void **state_r, char *err,
 			 size_t errsize)
 {
@@ -67,6 +97,8 @@ static int mod_dkim_init(struct op_config *cfg, const void *raw, void **state_r,
 				cfg->path), -1;
 	if (op_dkim_index_build(cfg, raw, &st->idx, err, errsize) < 0)
 		return -1;
+	if (cfg->dkim_check_dns)
+		op_dkim_index_filter(st->idx, dkim_key_in_dns, NULL);
 	op_log_info("dkim: %zu signing domains, %zu keys loaded from %s",
 		    op_dkim_index_domains(st->idx), op_dkim_index_keys(st->idx), cfg->path);
 	return 0;
@@ -145,6 +177,28 @@ static int dkim_start(struct op_ctx *ctx, struct dkim_msg *dm, const char **err_
 	return op_dkim_signer_new(&p, &dm->signer, err_r);
 }
 
+/* True when a header we sign has a line over 998 octets: the MTA's SMTP
+ * client would fold it after signing (Postfix: "breaking line > 998 bytes
+ * with <CR><LF>SPACE"), which breaks the signature. */
+static bool dkim_long_header(const struct op_config *cfg, const struct op_msg *m)
+{
+	for (size_t i = 0; i < m->nhdrs; i++) {
+		const struct op_header *h = &m->hdrs[i];
+		size_t line = strlen(h->name) + 1; /* "Name:" starts the first line */
+		bool signed_hdr = false;
+
+		for (size_t j = 0; j < cfg->dkim_headers.n && !signed_hdr; j++)
+			signed_hdr = strcasecmp(cfg->dkim_headers.v[j], h->name) == 0;
+		for (size_t k = 0; signed_hdr && k < h->value_len; k++) {
+			if (h->value[k] == '\n')
+				line = 0;
+			else if (h->value[k] != '\r' && ++line > DKIM_LINE_MAX)
+				return true;
+		}
+	}
+	return false;
+}
+
 static void mod_dkim_eoh(struct op_ctx *ctx, struct op_verdict *v)
 {
 	const struct op_config *cfg = ctx->cfg;
@@ -178,6 +232,7 @@ static void mod_dkim_eoh(struct op_ctx *ctx, struct op_verdict *v)
 		op_msg_summary(m, ctx->modidx, "dkim=skip reason=\"no key for %s\"", dm->domain);
 		return;
 	}
+	dm->long_line = dkim_long_header(cfg, m);
 	if (dkim_start(ctx, dm, &err) < 0) {
 		op_log_error("%s: dkim: cannot start signing for %s: %s", m->queue_id, dm->domain, err);
 		op_msg_summary(m, ctx->modidx, "dkim=error reason=\"%s\"", err);
@@ -242,11 +297,11 @@ static void mod_dkim_eom(struct op_ctx *ctx, struct op_verdict *v)
 	if (dm == NULL || dm->signer == NULL)
 		return;
 	if (dm->long_line) {
-		op_msg_summary(m, ctx->modidx, "dkim=skip reason=\"body line over %d octets\"",
+		op_msg_summary(m, ctx->modidx, "dkim=skip reason=\"line over %d octets\"",
 			       DKIM_LINE_MAX);
 		if (ctx->cfg->dkim_on_long_lines == 1)
 			op_verdict_set(v, OP_ACT_REJECT, "550", "5.6.0",
-				       "body line longer than 998 octets (RFC 5322); encode the body");
+				       "line longer than 998 octets (RFC 5322); fold headers, encode the body");
 		return;
 	}
 	if (op_msg_final_headers(m, &hdrs, &nhdrs) < 0 ||

@@ -115,7 +115,10 @@ int op_verdict_set(struct op_verdict *v, enum op_action a, const char *rcode, co
 	va_end(ap);
 	if (a != OP_ACT_TEMPFAIL && a != OP_ACT_REJECT)
 		return 0;
-	if (op_reply_valid(v->rcode, v->xcode, v->text))
+	/* Check the caller's codes, not their truncated copies, and that the
+	 * class fits the action: a 5xx reply would make a TEMPFAIL permanent. */
+	if (rcode != NULL && xcode != NULL && op_reply_valid(rcode, xcode, v->text) &&
+	    rcode[0] == (a == OP_ACT_TEMPFAIL ? '4' : '5'))
 		return 0;
 	op_strlcpy(v->rcode, a == OP_ACT_TEMPFAIL ? "451" : "550", sizeof(v->rcode));
 	op_strlcpy(v->xcode, a == OP_ACT_TEMPFAIL ? "4.3.0" : "5.7.1", sizeof(v->xcode));

@@ -35,7 +35,9 @@ struct op_conf_key {
 	const char *def;     /* default written as in the file; NULL = none */
 	long long min, max;  /* INT, SIZE, DURATION (ms), MODE */
 	const char *choices; /* ENUM: "accept|tempfail|reject" */
-	bool reloadable;     /* false: a reload keeps the old value (restart needed) */
+	bool reloadable;     /* false: read once at start (socket, user, pid file); a reload
+	                      * that changes it logs a warning and the daemon keeps
+	                      * using the value it started with */
 	const char *help;
 };
 

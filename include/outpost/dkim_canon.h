@@ -62,12 +62,12 @@ struct op_dkim_body {
 	enum op_dkim_canon canon;
 	op_dkim_sink_fn *sink;
 	void *sink_arg;
-	uint64_t empty_lines;   /* empty lines held back: emitted only if content follows */
-	uint64_t out_bytes;     /* canonical bytes handed to the sink (staged included) */
-	bool cr_pending;        /* the last byte seen was a CR */
-	bool wsp_pending;       /* relaxed: a run of WSP seen, not yet emitted */
-	bool in_line;           /* the current line has emitted content */
-	bool failed;            /* the sink refused: every later call fails */
+	uint64_t empty_lines; /* empty lines held back: emitted only if content follows */
+	uint64_t out_bytes;   /* canonical bytes handed to the sink (staged included) */
+	bool cr_pending;      /* the last byte seen was a CR */
+	bool wsp_pending;     /* relaxed: a run of WSP seen, not yet emitted */
+	bool in_line;	      /* the current line has emitted content */
+	bool failed;	      /* the sink refused: every later call fails */
 	bool finished;
 	size_t stage_len;
 	unsigned char stage[OP_DKIM_BODY_STAGE];

@@ -44,6 +44,13 @@ size_t op_dkim_index_keys(const struct op_dkim_index *idx);
 void op_dkim_index_each(const struct op_dkim_index *idx,
 			void (*fn)(const char *domain, const struct op_dkim_key *k, void *arg), void *arg);
 
+/* Take out of use the (domain, key) pairs for which keep() returns false
+ * (the DNS check of dkim.check_dns): lookups skip them, op_dkim_index_each()
+ * still lists them.  Returns how many pairs were taken out. */
+size_t op_dkim_index_filter(struct op_dkim_index *idx,
+			    bool (*keep)(const char *domain, const struct op_dkim_key *k, void *arg),
+			    void *arg);
+
 /* The dkim module's index in a loaded snapshot, or NULL when dkim is off
  * (plugin/mod_dkim.c). */
 const struct op_dkim_index *op_mod_dkim_index(const struct op_config *cfg);

@@ -39,7 +39,7 @@
 /* One signature to make: a key and the d= it signs for. */
 struct op_dkim_sign_key {
 	const struct op_dkim_key *key; /* pkey and selector are used */
-	const char *domain;            /* effective d= (never "%") */
+	const char *domain;	       /* effective d= (never "%") */
 };
 
 struct op_dkim_sign_params {
@@ -51,8 +51,8 @@ struct op_dkim_sign_params {
 	size_t nsign_hdrs;
 	const char *const *oversign_hdrs; /* names to sign once more than present */
 	size_t noversign_hdrs;
-	time_t timestamp;    /* t=; 0 means time(NULL) when the signer is made */
-	unsigned long ttl;   /* x= is t= + ttl; 0 means no x= */
+	time_t timestamp;     /* t=; 0 means time(NULL) when the signer is made */
+	unsigned long ttl;    /* x= is t= + ttl; 0 means no x= */
 	const char *identity; /* i= ("user@sub.d" or "@d"), or NULL for none */
 };
 
@@ -73,8 +73,7 @@ int op_dkim_signer_new(const struct op_dkim_sign_params *p, struct op_dkim_signe
 /* Hash the next n bytes of the body, exactly as the MTA passes them to the
  * milter (CRLF line ends; any split).  Stage: body.  Returns 0, or -1 with
  * *err_r set (digest failure, or called after finish). */
-int op_dkim_signer_body(struct op_dkim_signer *s, const void *data, size_t n,
-			const char **err_r);
+int op_dkim_signer_body(struct op_dkim_signer *s, const void *data, size_t n, const char **err_r);
 
 /* End of message: hdrs[0..nhdrs) are the headers as the MTA will deliver
  * them, top to bottom, values as received (leading space, folding kept),

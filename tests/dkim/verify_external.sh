@@ -12,7 +12,8 @@
 # Mail::DKIM verifies RSA signatures; Ed25519 ones too when
 # Crypt::PK::Ed25519 (CryptX) is installed, which Debian 12 lacks, so there
 # they are counted as skipped.  Prints "N verified by dkimpy, M by
-# Mail::DKIM" and exits 1 if any signature fails or no signature is found.
+# Mail::DKIM" and exits 1 if any signature fails, if no signature is found,
+# or if the two verifiers do not see the same number of signatures.
 #
 # Needs /usr/bin/python3 with Debian's python3-dkim (the python3 on PATH
 # may be another build) and perl with libmail-dkim-perl (Net::DNS).
@@ -139,8 +140,14 @@ print "$ok $bad $skip\n";
 PL
 ) || exit 1
 
+# shellcheck disable=SC2086 # split the two count lines into words
 set -- $out_py $out_pl
 py_ok=$1 py_bad=$2 pl_ok=$3 pl_bad=$4 pl_skip=$5
 echo "$py_ok verified by dkimpy, $pl_ok by Mail::DKIM" \
 	"($pl_skip Ed25519 signatures skipped by Mail::DKIM; failures: dkimpy $py_bad, Mail::DKIM $pl_bad)"
-[ "$py_bad" -eq 0 ] && [ "$pl_bad" -eq 0 ] && [ "$py_ok" -gt 0 ] && [ "$pl_ok" -gt 0 ]
+if [ $((pl_ok + pl_bad + pl_skip)) -ne $((py_ok + py_bad)) ]; then
+	echo "verify_external: dkimpy saw $((py_ok + py_bad)) signatures," \
+		"Mail::DKIM $((pl_ok + pl_bad + pl_skip))" >&2
+	exit 1
+fi
+[ "$py_bad" -eq 0 ] && [ "$pl_bad" -eq 0 ] && [ "$py_ok" -gt 0 ]

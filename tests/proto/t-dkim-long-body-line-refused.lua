@@ -15,7 +15,7 @@ lib.run(function()
 	lib.body(conn, string.rep("x", 600))
 	lib.body(conn, string.rep("y", 399) .. "\r\n")
 	lib.eom(conn)
-	lib.expect_smtpreply(conn, "550", "5.6.0", "body line longer than 998 octets (RFC 5322); encode the body")
+	lib.expect_smtpreply(conn, "550", "5.6.0", "line longer than 998 octets (RFC 5322); fold headers, encode the body")
 	local hdrs = { { "From", " a@sub.example.org" }, { "Subject", " ok" } }
 	local body = string.rep("z", 998) .. "\r\n"
 	lib.mailfrom(conn, "<a@sub.example.org>", "Q8")

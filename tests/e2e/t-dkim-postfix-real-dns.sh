@@ -1,0 +1,144 @@
+#!/bin/bash
+# t-dkim-postfix-real-dns: outpost signs mail relayed by a real Postfix, and
+# every signature verifies with dkimpy and Mail::DKIM looking the keys up in
+# real DNS (NSD in a network namespace).  Keys come from `outpostctl keygen`,
+# `outpostctl keycheck` compares them with DNS, and dkim.check_dns keeps an
+# unpublished key out of use.  Cases: RSA + Ed25519 on one message, empty
+# body, 8-bit body, folded and very long headers, a 5 MB message, local
+# submission (sendmail command), relaxed and (after a reload) simple
+# canonicalization; not signed: a 1,000-octet body line (Postfix would
+# rewrap it), a signed header line over 998 octets (likewise), two From
+# headers, a domain without keys.
+set -eu
+. "$(dirname "$0")/lib.sh"
+
+e2e_outpost_or_baseline
+[ "$E2E_WITH_OUTPOST" = 1 ] || e2e_skip "needs outpost"
+ns=op-dkim-$$
+CTL=$TOP/outpostctl
+
+# Keys and their DNS records.
+mkdir -p "$E2E_T/keys" "$E2E_T/zones"
+zone_txt() { # NAME TXT: a zone line, the TXT split into 255-octet strings
+	local s=$2 out=""
+	while [ -n "$s" ]; do out="$out \"${s:0:255}\""; s=${s:255}; done
+	printf '%s\tIN TXT (%s )\n' "$1" "$out"
+}
+{
+	printf '$ORIGIN example.test.\n$TTL 300\n'
+	printf '@ IN SOA ns.example.test. hostmaster.example.test. 1 3600 600 86400 300\n@ IN NS ns\nns IN A 127.0.0.1\n'
+	for k in "rsa rsa 2048" "ed ed25519" "stale rsa 1024"; do
+		set -- $k
+		txt=$("$CTL" --json keygen -d "$E2E_T/keys" example.test "$@" |
+			"$E2E_PY" -c 'import json,sys; print(json.load(sys.stdin)["txt"])')
+		[ "$1" = stale ] || zone_txt "$1._domainkey" "$txt"
+	done
+} >"$E2E_T/zones/example.test.zone"
+check_eq "key file mode" "$(stat -c %a "$E2E_T/keys/example.test.rsa.pem")" 600
+start_netns_dns "$ns" "$E2E_T/zones"
+use_netns "$ns"
+
+write_conf() { # CANON
+	cat >"$E2E_T/outpost.conf" <<CONF
+milter: { socket = "inet:$op@127.0.0.1"; };
+dkim: { enabled = true; check_dns = true; canonicalization = "$1";
+  keys = ( { domain = "example.test"; selector = "rsa"; key = "$E2E_T/keys/example.test.rsa.pem"; },
+           { domain = "example.test"; selector = "ed"; key = "$E2E_T/keys/example.test.ed.pem"; },
+           { domain = "example.test"; selector = "stale"; key = "$E2E_T/keys/example.test.stale.pem"; } ); };
+CONF
+}
+op=$(free_port)
+sink=$(free_port)
+smtpd=$(free_port)
+write_conf relaxed/relaxed
+start_sink "$sink" "$E2E_T/dump"
+start_outpost "$E2E_T/outpost.conf"
+start_postfix mx "$smtpd" "$sink" "inet:127.0.0.1:$op"
+
+kc=$(in_ns "$CTL" -c "$E2E_T/outpost.conf" keycheck 2>&1) && kc_rc=0 || kc_rc=$?
+check_eq "keycheck exit status (the stale key is not in DNS)" "$kc_rc" 1
+check_match "keycheck: rsa" "$kc" 'example.test +rsa +rsa-sha256 +ok'
+check_match "keycheck: ed" "$kc" 'example.test +ed +ed25519-sha256 +ok'
+check_match "keycheck: stale" "$kc" 'example.test +stale +rsa-sha256 +missing'
+check_match "stale key not used, and the log says why" "$(cat "$OUTPOST_LOG")" \
+	'key stale .* not used for example.test'
+
+# msg NAME FROM [BODY-GENERATOR]: write $E2E_T/NAME.eml.
+msg() {
+	local name=$1 from=$2
+	{
+		printf 'From: %s\nTo: bob@example.net\nSubject: case %s\n' "$from" "$name"
+		printf 'Date: Mon, 23 Nov 2026 10:00:00 +0000\nMessage-ID: <%s.%s@example.test>\n' "$name" "$$"
+		case $name in
+		long-headers)
+			printf 'References:'
+			for i in $(seq 40); do printf ' <ref%04d.some.long.identifier@example.test>\n' "$i"; done
+			printf 'X-Long: %s\n' "$(head -c 3000 /dev/zero | tr '\0' 'h')"
+			;;
+		two-from) printf 'From: mallory@example.test\n' ;;
+		long-subject) printf 'Subject: %s\n' "$(head -c 1200 /dev/zero | tr '\0' 's')" ;;
+		8bit) printf 'MIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n' ;;
+		esac
+		printf '\n'
+		case $name in
+		empty-body) ;;
+		8bit) printf 'Grüße aus Köln, ünïcödé.\n\ttabbed   line  \n\n\n' ;;
+		long-line) head -c 1000 /dev/zero | tr '\0' 'x'; printf '\n' ;;
+		big) head -c 3900000 /dev/urandom | base64 -w 76 ;;
+		*) printf 'Hello,\n\nplain text.\n' ;;
+		esac
+	} >"$E2E_T/$1.eml"
+}
+
+# send_and_verify NAME FROM WANT_SIGS [sendmail]: send, then check the
+# delivered copy has WANT_SIGS signatures that all verify (0 = unsigned).
+n_dumps=0
+send_and_verify() {
+	local name=$1 from=$2 want=$3 how=${4:-smtp} d out
+	msg "$name" "$from"
+	if [ "$how" = sendmail ]; then
+		in_ns sendmail -C "$(postfix_conf mx)" -f "${from##*<}" bob@example.net <"$E2E_T/$name.eml"
+	else
+		send_smtp "$smtpd" "alice@example.test" bob@example.net "$E2E_T/$name.eml" ||
+			e2e_fail "$name: SMTP refused: $(smtp_first_error)"
+	fi
+	n_dumps=$((n_dumps + 1))
+	wait_for_dumps "$E2E_T/dump" "$n_dumps" 30 || true
+	d=$(ls -t "$E2E_T/dump"/* | head -n 1)
+	check_match "$name: delivered" "$(grep -m1 '^Subject:' "$d")" "case $name"
+	if [ "$want" = 0 ]; then
+		check_eq "$name: DKIM-Signature headers" "$(grep -c '^DKIM-Signature:' "$d" || true)" 0
+		return 0
+	fi
+	out=$(in_ns "$TOP/tests/e2e/verify-dkim-dns.sh" "$d" 2>&1) || true
+	check_match "$name: verified by dkimpy and Mail::DKIM" "$out" \
+		"^signatures=$want dkimpy=$want mail-dkim=[0-9]+ mail-dkim-skipped=[0-9]+$"
+	check_eq "$name: nothing failed in verification" "$(echo "$out" | grep -c -i 'fail\|error' || true)" 0
+}
+
+send_and_verify plain 'Alice <alice@example.test>' 2
+send_and_verify empty-body alice@example.test 2
+send_and_verify 8bit alice@example.test 2
+send_and_verify long-headers alice@example.test 2
+send_and_verify big alice@example.test 2
+send_and_verify local alice@example.test 2 sendmail
+send_and_verify long-line alice@example.test 0
+send_and_verify long-subject alice@example.test 0
+send_and_verify two-from alice@example.test 0
+send_and_verify nokey carol@other.test 0
+check_match "long line: the log says why" "$(cat "$OUTPOST_LOG")" 'dkim=skip reason="line over 998 octets"'
+check_match "two From: the log says why" "$(cat "$OUTPOST_LOG")" 'dkim=skip reason="several From headers"'
+check_match "no key: the log says why" "$(cat "$OUTPOST_LOG")" 'dkim=skip reason="no key for other.test"'
+
+write_conf simple/simple
+reload_outpost
+for i in $(seq 50); do grep -q "generation 2 .* is active" "$OUTPOST_LOG" && break; sleep 0.1; done
+check_match "reload to simple/simple" "$(cat "$OUTPOST_LOG")" "generation 2 .* is active"
+send_and_verify simple-plain alice@example.test 2
+send_and_verify 8bit alice@example.test 2
+send_and_verify long-headers alice@example.test 2
+check_match "simple/simple used" "$(grep -h '^DKIM-Signature' -A2 "$(ls -t "$E2E_T/dump"/* | head -n 1)")" 'c=simple/simple'
+check_eq "messages left in Postfix's queue" "$(postfix_queue_count mx)" 0
+stop_outpost 15 || true
+check_eq "outpost exit status after SIGTERM" "$OUTPOST_STATUS" 0
+e2e_finish
