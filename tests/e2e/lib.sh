@@ -19,7 +19,12 @@
 # 1 fail, 77 skipped. Read HARNESS.md (/work/shared) for why each recipe is so.
 #
 # Environment: OUTPOST (daemon binary, default $TOP/outpost), E2E_KEEP=1 (keep
-# the temp dir even on success), E2E_DEBUG=1 (Sendmail traffic log, verbose).
+# the temp dir even on success), E2E_DEBUG=1 (Sendmail writes a traffic log,
+# sm-PORT/traffic.log), E2E_NO_MILTER=1 (see e2e_outpost_or_baseline),
+# E2E_SENDMAIL_CACHE (unpacked Sendmail, default /var/cache/outpost-e2e/sendmail).
+
+# Variables set here are read by the tests that source this file.
+# shellcheck disable=SC2034
 
 # Re-exec this test as a child subreaper before anything else is started.
 # The attribute survives execve; the PID stays the same, so E2E_REAPER == $$
@@ -68,6 +73,14 @@ e2e_log() {
 	printf '# %(%T)T %s\n' -1 "$*" >&2
 }
 
+# e2e_elapsed T0: print the seconds since T0 (a saved $EPOCHREALTIME) with
+# one decimal, e.g. "2.4" (bash arithmetic only).
+e2e_elapsed() {
+	local now=${EPOCHREALTIME/[.,]/} t0=${1/[.,]/} d
+	d=$(((10#$now - 10#$t0) / 100000))
+	printf '%d.%d\n' $((d / 10)) $((d % 10))
+}
+
 # Record a passed check and print "ok: WHAT". Returns 0.
 e2e_pass() {
 	E2E_CHECKS=$((E2E_CHECKS + 1))
@@ -81,21 +94,32 @@ e2e_fail() {
 	printf 'FAIL: %s\n' "$*"
 }
 
+# e2e_brief TEXT: print TEXT on one line (newlines shown as \n), cut to 300
+# characters, so that a check on a whole log file stays one readable line.
+e2e_brief() {
+	local s=${1//$'\n'/\\n}
+	if [ "${#s}" -gt 300 ]; then
+		s="${s:0:300}... (${#1} characters)"
+	fi
+	printf '%s' "$s"
+}
+
 # check_eq WHAT GOT WANT: pass when the two strings are equal. Returns 0.
 check_eq() {
 	if [ "$2" = "$3" ]; then
-		e2e_pass "$1: $2"
+		e2e_pass "$1: $(e2e_brief "$2")"
 	else
-		e2e_fail "$1: got '$2', wanted '$3'"
+		e2e_fail "$1: got '$(e2e_brief "$2")', wanted '$(e2e_brief "$3")'"
 	fi
 }
 
-# check_match WHAT GOT ERE: pass when GOT matches the extended regex. Returns 0.
+# check_match WHAT GOT ERE: pass when GOT matches the extended regex (grep -E,
+# line by line: any line of a multi-line GOT may match). Returns 0.
 check_match() {
-	if printf '%s' "$2" | grep -Eq -- "$3"; then
-		e2e_pass "$1: $2"
+	if printf '%s\n' "$2" | grep -Eq -- "$3"; then
+		e2e_pass "$1: $(e2e_brief "$2")"
 	else
-		e2e_fail "$1: got '$2', wanted a match of /$3/"
+		e2e_fail "$1: got '$(e2e_brief "$2")', wanted a match of /$3/"
 	fi
 }
 
@@ -183,8 +207,9 @@ e2e_finish() {
 	exit 1
 }
 
-# ERR trap: a setup command failed under `set -e`; say which, count it.
-# Names the failing command and the call chain (test line first).
+# ERR trap: a command failed under `set -e` (a setup step, usually): count it
+# and name the command and the call chain, test line first. The test then
+# exits and the EXIT trap cleans up.
 e2e_on_err() {
 	local rc=$1 cmd=$2 i where=""
 	E2E_CHECKS=$((E2E_CHECKS + 1))
@@ -193,7 +218,7 @@ e2e_on_err() {
 		where="$where ${BASH_SOURCE[i]##*/}:${BASH_LINENO[i - 1]}"
 		[ "$i" -gt 1 ] && where="$where>${FUNCNAME[i - 1]}"
 	done
-	printf 'FAIL: setup step failed (exit %s) at%s: %s\n' "$rc" "$where" "$cmd"
+	printf 'FAIL: command failed (exit %s) at%s: %s\n' "$rc" "$where" "$cmd"
 }
 
 # EXIT trap: clean up, print the summary line, keep the exit status (77 stays
@@ -230,6 +255,7 @@ e2e_starttime() {
 	local line rest
 	{ read -r line <"/proc/$1/stat"; } 2>/dev/null || return 0
 	rest=${line##*) }
+	# shellcheck disable=SC2086 # split the numeric fields on purpose
 	set -- $rest
 	printf '%s\n' "${20}"
 }
@@ -265,12 +291,13 @@ e2e_untrack() {
 # Print the PIDs of all living descendants of PID ROOT, one per line, not
 # counting the calling subshell. Builtins only.
 e2e_descendants() {
-	local root=$1 f line rest pid ppid
+	local root=$1 f line rest pid
 	local -A parent=()
 	for f in /proc/[0-9]*/stat; do
 		{ read -r line <"$f"; } 2>/dev/null || continue
 		pid=${line%% *}
 		rest=${line##*) }
+		# shellcheck disable=SC2086 # split the numeric fields on purpose
 		set -- $rest
 		[ "$1" = Z ] && continue
 		parent[$pid]=$2
@@ -438,7 +465,7 @@ e2e_sweep() {
 		sleep 0.1
 	done
 	for pid in $pids; do
-		e2e_log "cleanup: stray process $pid: $(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)"
+		e2e_log "cleanup: stray process $pid: $(tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline")"
 		kill -TERM "$pid" 2>/dev/null || true
 	done
 	sleep 1
@@ -541,13 +568,16 @@ start_netns_dns() {
 	local ns=$1 zdir dir first i
 	zdir=$(cd "$2" && pwd)
 	dir=$E2E_T/nsd-$ns
-	if ip netns list | grep -qw -- "$ns"; then
+	if ip netns list | awk '{print $1}' | grep -qx -- "$ns"; then
 		echo "start_netns_dns: namespace $ns exists already (not ours)" >&2
 		return 1
 	fi
 	[ -d /etc/netns ] || { mkdir /etc/netns && E2E_NETNS_TOPDIR=1; }
 	ip netns add "$ns"
 	E2E_NETNS+=("$ns")
+	# run.sh names a file here, to delete the namespace should this test be
+	# killed before its own cleanup runs.
+	[ -z "${E2E_NETNS_REGISTRY:-}" ] || echo "$ns" >>"$E2E_NETNS_REGISTRY"
 	mkdir -p "/etc/netns/$ns"
 	E2E_NETNS_ETC+=("/etc/netns/$ns")
 	echo "nameserver 127.0.0.1" >"/etc/netns/$ns/resolv.conf"
@@ -597,8 +627,8 @@ dump_count() {
 	echo "$n"
 }
 
-# first_dump DIR: print the path of the oldest dump in DIR (names sort by
-# time), or DIR/none when there is none.
+# first_dump DIR: print the path of the first dump in DIR in name order (the
+# name starts with the time, to the second), or DIR/none when there is none.
 first_dump() {
 	local f
 	for f in "$1"/*; do
@@ -932,8 +962,12 @@ stop_outpost() {
 
 # e2e_wire_data FILE OUT: write the DATA of message FILE as it goes on the wire
 # without its final CRLF: CRLF line ends, dot-stuffed, ending in "." (swaks
-# -ndf appends the CRLF). FILE must end with a newline.
+# -ndf appends the CRLF). Returns 1 when FILE does not end with a newline.
 e2e_wire_data() {
+	if [ -n "$(tail -c 1 "$1")" ]; then
+		echo "e2e_wire_data: $1 does not end with a newline" >&2
+		return 1
+	fi
 	sed -e 's/\r$//' -e 's/^\./../' -e 's/$/\r/' "$1" >"$2"
 	printf '.' >>"$2"
 }
@@ -947,7 +981,7 @@ send_smtp() {
 	shift 4
 	n=$(ls "$E2E_T"/swaks.*.log 2>/dev/null | wc -l)
 	SMTP_LOG=$E2E_T/swaks.$n.log
-	e2e_wire_data "$file" "$E2E_T/swaks.$n.data"
+	e2e_wire_data "$file" "$E2E_T/swaks.$n.data" || return 1
 	"${E2E_PFX[@]}" swaks --server "127.0.0.1:$port" --helo client.outpost-e2e.test \
 		-f "$from" -t "$rcpt" --timeout 60 -ndf --data "@$E2E_T/swaks.$n.data" \
 		"$@" >"$SMTP_LOG" 2>&1

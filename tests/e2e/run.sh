@@ -37,17 +37,45 @@ PASSED=0
 FAILED=0
 SKIPPED=0
 
-# On Ctrl-C or SIGTERM: stop the running test (its own traps clean up; a
-# background test ignores SIGINT, so it gets SIGTERM) and end the run after it.
-on_signal() {
-	INTERRUPTED=1
-	if [ -n "$CURRENT_PID" ]; then
-		kill -TERM "$CURRENT_PID" 2>/dev/null || true
-	fi
+# children_of PID: print the PIDs of the living direct children of PID
+# (builtins only).
+children_of() {
+	local want=$1 f line rest
+	for f in /proc/[0-9]*/stat; do
+		{ read -r line <"$f"; } 2>/dev/null || continue
+		rest=${line##*) }
+		# shellcheck disable=SC2086 # split the numeric fields on purpose
+		set -- $rest
+		if [ "$2" = "$want" ] && [ "$1" != Z ]; then
+			echo "${line%% *}"
+		fi
+	done
+	return 0
 }
 
-# The tests to run: the arguments (names with or without .sh, or paths), or
-# every t-*.sh beside this script, sorted. Prints one path per line.
+# stop_test: SIGTERM the running test, then its direct children. A test runs
+# its cleanup from a trap, and bash runs a trap only once the command it waits
+# for ends: killing that command (swaks, sleep, smtp-source...) lets the
+# cleanup start now. The daemons among the children are torn down anyway.
+stop_test() {
+	local pid
+	[ -n "$CURRENT_PID" ] || return 0
+	kill -TERM "$CURRENT_PID" 2>/dev/null || true
+	for pid in $(children_of "$CURRENT_PID"); do
+		kill -TERM "$pid" 2>/dev/null || true
+	done
+}
+
+# On Ctrl-C or SIGTERM: stop the running test (a background test ignores
+# SIGINT, so it gets SIGTERM; its traps clean up) and end the run after it.
+on_signal() {
+	INTERRUPTED=1
+	stop_test
+}
+
+# The tests to run: the arguments (t-NAME with or without .sh, or the path of
+# an executable test anywhere), or every t-*.sh beside this script, sorted.
+# Prints one path per line.
 list_tests() {
 	local a
 	if [ "$#" -eq 0 ]; then
@@ -55,6 +83,10 @@ list_tests() {
 		return 0
 	fi
 	for a in "$@"; do
+		if [ -f "$a" ] && [ -x "$a" ]; then
+			(cd "$(dirname "$a")" && echo "$PWD/$(basename "$a")")
+			continue
+		fi
 		a=${a##*/}
 		a=${a%.sh}
 		if [ -f "$E2E_LIB_DIR/$a.sh" ]; then
@@ -73,14 +105,15 @@ netns_state() {
 	return 0
 }
 
-# run_one PATH LOG: run one test with output to LOG; SIGTERM it after
-# E2E_TEST_TIMEOUT seconds, SIGKILL 30 s later. Sets RC to its exit status
-# (124 after a timeout). Runs in this shell, so that the test is our child
-# and on_signal can reach it.
+# run_one PATH LOG: run one test with output to LOG; stop it after
+# E2E_TEST_TIMEOUT seconds (stop_test, then SIGKILL 30 s later). Sets RC to
+# its exit status (124 after a timeout). Runs in this shell, so that the test
+# is our child and on_signal can reach it.
 run_one() {
 	local t=$1 log=$2 start i wrc=0
 	RC=0
-	"$t" >"$log" 2>&1 </dev/null &
+	: >"$log" # the test appends, so that our own notes in LOG stay
+	E2E_NETNS_REGISTRY=$log.netns "$t" >>"$log" 2>&1 </dev/null &
 	CURRENT_PID=$!
 	start=$(e2e_starttime "$CURRENT_PID")
 	for ((i = 0; i < E2E_TEST_TIMEOUT * 10; i++)); do
@@ -88,23 +121,30 @@ run_one() {
 		sleep 0.1
 	done
 	if e2e_same_proc "$CURRENT_PID" "$start"; then
-		echo "run.sh: timeout after ${E2E_TEST_TIMEOUT}s: SIGTERM" >>"$log"
-		e2e_stop_proc "$CURRENT_PID" "$start" "$t" 30 >>"$log" 2>&1 || true
+		echo "run.sh: timeout after ${E2E_TEST_TIMEOUT}s: stopping the test" >>"$log"
 		RC=124
+		stop_test
+		for ((i = 0; i < 300; i++)); do
+			e2e_running "$CURRENT_PID" || break
+			sleep 0.1
+		done
+		e2e_stop_proc "$CURRENT_PID" "$start" "$t" 1 >>"$log" 2>&1 || true
 	fi
-	wait "$CURRENT_PID" || wrc=$?
+	wait "$CURRENT_PID" 2>/dev/null || wrc=$? # (no "Killed" job notice)
 	[ "$RC" -ne 0 ] || RC=$wrc
 	CURRENT_PID=""
 }
 
-# check_leaks LOG NETNS_BEFORE: report (in LOG and on stdout) and stop any
-# process the last test left behind, and report namespaces or /etc/netns
-# entries it did not delete. Returns 1 when something leaked.
+# check_leaks LOG NETNS_BEFORE: report (in LOG) and stop any process the
+# last test left behind; report namespaces or /etc/netns entries it did not
+# delete, and delete those it created (it listed them in LOG.netns). Returns
+# 1 when something leaked.
 check_leaks() {
-	local log=$1 before=$2 pids pid leaked=0 after
+	local log=$1 before=$2 pids pid leaked=0 after ns
 	pids=$(e2e_descendants $$)
 	for pid in $pids; do
-		echo "LEAK: process $pid: $(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)" | tee -a "$log"
+		e2e_running "$pid" || continue
+		echo "LEAK: process $pid: $(tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline")" >>"$log"
 		leaked=1
 		kill -TERM "$pid" 2>/dev/null || true
 	done
@@ -114,8 +154,16 @@ check_leaks() {
 	fi
 	after=$(netns_state)
 	if [ "$after" != "$before" ]; then
-		diff <(echo "$before") <(echo "$after") | sed -n 's/^> /LEAK: /p' | tee -a "$log"
+		diff <(echo "$before") <(echo "$after") | sed -n 's/^> /LEAK: /p' >>"$log"
 		leaked=1
+	fi
+	if [ -f "$log.netns" ]; then
+		while read -r ns; do
+			ip netns del "$ns" 2>/dev/null && echo "run.sh: deleted namespace $ns" >>"$log"
+			[ -d "/etc/netns/$ns" ] && rm -rf "/etc/netns/$ns"
+		done <"$log.netns"
+		[ "$NETNS_DIR_BEFORE" = 1 ] || rmdir /etc/netns 2>/dev/null || true
+		rm -f "$log.netns"
 	fi
 	return "$leaked"
 }
@@ -133,7 +181,7 @@ report() {
 		;;
 	*) result=FAIL; FAILED=$((FAILED + 1)) ;;
 	esac
-	printf '%-4s %-34s %6.1f s%s\n' "$result" "$name" "$secs" "${why:+  ($why)}"
+	printf '%-4s %-34s %6s s%s\n' "$result" "$name" "$secs" "${why:+  ($why)}"
 	if [ "$result" = FAIL ] || [ "$VERBOSE" = 1 ]; then
 		sed 's/^/    | /' "$log"
 	fi
@@ -152,10 +200,12 @@ main() {
 		name=$(basename "$t" .sh)
 		log=$logdir/$name.log
 		before=$(netns_state)
+		NETNS_DIR_BEFORE=0
+		[ -d /etc/netns ] && NETNS_DIR_BEFORE=1
 		t0=$EPOCHREALTIME
 		run_one "$t" "$log"
 		rc=$RC
-		secs=$(echo "$EPOCHREALTIME - $t0" | bc)
+		secs=$(e2e_elapsed "$t0")
 		check_leaks "$log" "$before" >/dev/null || { [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ] || rc=1; }
 		report "$name" "$rc" "$secs" "$log"
 		[ "$INTERRUPTED" = 1 ] && break

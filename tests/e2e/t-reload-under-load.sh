@@ -58,12 +58,12 @@ done
 rc=0
 wait "$src" || rc=$?
 e2e_untrack "$src"
-e2e_log "smtp-source done after $(echo "$EPOCHREALTIME - $t0" | bc) s, $reloads SIGHUPs"
+e2e_log "smtp-source done after $(e2e_elapsed "$t0") s, $reloads SIGHUPs"
 check_eq "smtp-source exit status" "$rc" 0
 [ "$rc" -eq 0 ] || sed -n '1,5s/^/    /p' "$E2E_T/smtp-source.log"
 
 wait_for_dumps "$E2E_T/dump" "$MESSAGES" 60 || true
-e2e_log "all delivered after $(echo "$EPOCHREALTIME - $t0" | bc) s"
+e2e_log "all delivered after $(e2e_elapsed "$t0") s"
 check_eq "messages at the sink" "$(dump_count "$E2E_T/dump")" "$MESSAGES"
 check_eq "messages left in Postfix's queue" "$(postfix_queue_count load)" 0
 
