@@ -26,11 +26,12 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_INPUT (64u * 1024u * 1024u)
-#define MAX_RCPTS 1000
+#define MAX_INPUT  (64u * 1024u * 1024u)
+#define MAX_RCPTS  1000
 #define MAX_MACROS 64
 
 /* A macro value; name in braces. */
@@ -50,20 +51,8 @@ struct opts {
 	size_t nuser;
 	unsigned long count, chunk, timeout, client_port;
 	unsigned long offer_actions, offer_protocol;
-	bool print_message, trace;
+	bool print_message, trace, lf, crlf, quickack;
 	const char *eol; /* NULL: as in the input */
-};
-
-struct session {
-	const struct opts *o;
-	struct mproto *mp;
-	struct kv vals[MAX_MACROS]; /* what the MTA knows at this point */
-	size_t nvals;
-	size_t printed;     /* modifications already printed */
-	unsigned long msgno;
-	struct mproto_reply conn_final; /* connection-level decision */
-	const char *conn_stage;
-	char *conn_text;
 };
 
 /* What became of one transaction. */
@@ -74,29 +63,39 @@ struct outcome {
 	const char *stage;
 };
 
+struct session {
+	const struct opts *o;
+	struct mproto *mp;
+	struct kv vals[MAX_MACROS]; /* what the MTA knows at this point */
+	size_t nvals;
+	size_t printed; /* modifications already printed */
+	unsigned long msgno;
+	struct outcome conn; /* a decision for the whole connection, if stage */
+};
+
 static void usage(void)
 {
 	fputs("usage: milterclient -s SOCKET [options] < message\n"
 	      "  -s, --socket SPEC      unix:/path, local:/path, inet:PORT@HOST, inet6:PORT@HOST\n"
-	      "  --client-addr ADDR     client address (default 127.0.0.1; /path: family L)\n"
+	      "  --client-addr ADDR, --client-port N   default 127.0.0.1, 0 (/path: family L)\n"
 	      "  --client-name NAME     client hostname (default localhost; unknown: [addr])\n"
-	      "  --client-port N        client port (default 0)\n"
 	      "  --helo NAME            HELO name (default: client name)\n"
 	      "  --from 'ADDR [ARGS]'   sender and ESMTP arguments (default: null sender)\n"
 	      "  --rcpt 'ADDR [ARGS]'   recipient, repeatable (default postmaster@localhost)\n"
 	      "  --macro NAME=VALUE     a macro value at every stage; NAME alone: none\n"
 	      "  --macro-names CLASS=LIST  MTA macro list (connect helo mail rcpt data eoh eom)\n"
-	      "  --myhostname, --daemon-name, --daemon-addr, --queue-id, --auth-type,\n"
-	      "  --auth-authen, --auth-author VALUE   values of j {daemon_name} {daemon_addr}\n"
-	      "                         i {auth_type} {auth_authen} {auth_author}\n"
-	      "  --received TEXT        a Received: header the filter does not see\n"
+	      "  --myhostname, --daemon-name, --daemon-addr, --queue-id, --auth-type, "
+	      "--auth-authen,\n"
+	      "  --auth-author VALUE    j {daemon_name} {daemon_addr} i {auth_type} {auth_authen} "
+	      "..\n"
+	      "  --received TEXT        a Received: header on top that the filter does not see\n"
 	      "  --count N              transactions on one connection (default 1)\n"
 	      "  --chunk BYTES          body chunk size, 1..65535 (default 65535)\n"
 	      "  --timeout SECONDS      per packet (default 30)\n"
 	      "  --offer-actions HEX, --offer-protocol HEX   instead of all (0x1ff, 0x1fffff)\n"
-	      "  --print-message        print the delivered message\n"
-	      "  --lf, --crlf           line ends of the printed message (default: as input)\n"
-	      "  --trace                log every packet on stderr\n",
+	      "  --print-message [--lf|--crlf]   the delivered message (line ends: as input)\n"
+	      "  --trace                log every packet on stderr\n"
+	      "  --quickack             TCP_QUICKACK (Postfix has none: ~40 ms stalls over TCP)\n",
 	      stderr);
 }
 
@@ -143,12 +142,12 @@ static int add_user_macro(struct opts *o, const char *spec)
 
 static int set_class_names(struct opts *o, const char *spec)
 {
-	const char *eq = strchr(spec, '=');
+	const char *eq = strchr(spec, '='), *cn;
 	int c;
 
 	for (c = 0; eq && c < MPROTO_CLASS_COUNT; c++) {
-		if (strncmp(spec, mproto_class_name((enum mproto_class)c), (size_t)(eq - spec)) == 0 &&
-		    mproto_class_name((enum mproto_class)c)[eq - spec] == 0) {
+		cn = mproto_class_name((enum mproto_class)c);
+		if (strlen(cn) == (size_t)(eq - spec) && strncmp(spec, cn, strlen(cn)) == 0) {
 			o->class_names[c] = eq + 1;
 			return 0;
 		}
@@ -157,99 +156,100 @@ static int set_class_names(struct opts *o, const char *spec)
 	return -1;
 }
 
-enum { OPT_ADDR = 256, OPT_NAME, OPT_PORT, OPT_HELO, OPT_FROM, OPT_RCPT, OPT_MACRO, OPT_NAMES,
-       OPT_HOST, OPT_DNAME, OPT_DADDR, OPT_QID, OPT_ATYPE, OPT_AUTHEN, OPT_AUTHOR, OPT_RECV,
-       OPT_COUNT, OPT_CHUNK, OPT_TIMEOUT, OPT_OACT, OPT_OPROT, OPT_PRINT, OPT_LF, OPT_CRLF,
-       OPT_TRACE };
-
-static const struct option longopts[] = {
-    {"socket", required_argument, NULL, 's'},
-    {"client-addr", required_argument, NULL, OPT_ADDR},
-    {"client-name", required_argument, NULL, OPT_NAME},
-    {"client-port", required_argument, NULL, OPT_PORT},
-    {"helo", required_argument, NULL, OPT_HELO},
-    {"from", required_argument, NULL, OPT_FROM},
-    {"rcpt", required_argument, NULL, OPT_RCPT},
-    {"macro", required_argument, NULL, OPT_MACRO},
-    {"macro-names", required_argument, NULL, OPT_NAMES},
-    {"myhostname", required_argument, NULL, OPT_HOST},
-    {"daemon-name", required_argument, NULL, OPT_DNAME},
-    {"daemon-addr", required_argument, NULL, OPT_DADDR},
-    {"queue-id", required_argument, NULL, OPT_QID},
-    {"auth-type", required_argument, NULL, OPT_ATYPE},
-    {"auth-authen", required_argument, NULL, OPT_AUTHEN},
-    {"auth-author", required_argument, NULL, OPT_AUTHOR},
-    {"received", required_argument, NULL, OPT_RECV},
-    {"count", required_argument, NULL, OPT_COUNT},
-    {"chunk", required_argument, NULL, OPT_CHUNK},
-    {"timeout", required_argument, NULL, OPT_TIMEOUT},
-    {"offer-actions", required_argument, NULL, OPT_OACT},
-    {"offer-protocol", required_argument, NULL, OPT_OPROT},
-    {"print-message", no_argument, NULL, OPT_PRINT},
-    {"lf", no_argument, NULL, OPT_LF},
-    {"crlf", no_argument, NULL, OPT_CRLF},
-    {"trace", no_argument, NULL, OPT_TRACE},
-    {"help", no_argument, NULL, 'h'},
-    {NULL, 0, NULL, 0},
-};
-
-/* String options: where each one's value goes. */
-static const char **string_opt(struct opts *o, int c)
+static int add_rcpt(struct opts *o, const char *arg)
 {
-	const char **const slots[] = {
-	    [OPT_ADDR - OPT_ADDR] = &o->client_addr, [OPT_NAME - OPT_ADDR] = &o->client_name,
-	    [OPT_HELO - OPT_ADDR] = &o->helo,        [OPT_FROM - OPT_ADDR] = &o->from,
-	    [OPT_HOST - OPT_ADDR] = &o->myhostname,  [OPT_DNAME - OPT_ADDR] = &o->daemon_name,
-	    [OPT_DADDR - OPT_ADDR] = &o->daemon_addr, [OPT_QID - OPT_ADDR] = &o->queue_id,
-	    [OPT_ATYPE - OPT_ADDR] = &o->auth_type,  [OPT_AUTHEN - OPT_ADDR] = &o->auth_authen,
-	    [OPT_AUTHOR - OPT_ADDR] = &o->auth_author, [OPT_RECV - OPT_ADDR] = &o->received,
-	};
-
-	if (c < OPT_ADDR || c - OPT_ADDR >= (int)(sizeof(slots) / sizeof(slots[0])))
-		return NULL;
-	return slots[c - OPT_ADDR];
+	if (o->nrcpts >= MAX_RCPTS)
+		return -1;
+	o->rcpts[o->nrcpts++] = arg;
+	return 0;
 }
 
-/* parse_opt - one option other than a plain string; 0 or -1. */
-static int parse_opt(struct opts *o, int c, const char *arg)
+/* Long options: where and how each one is stored. */
+enum opt_kind { O_STR, O_DEC, O_HEX, O_FLAG, O_FN };
+
+#define OFF(f) offsetof(struct opts, f)
+static const struct optdef {
+	const char *name;
+	enum opt_kind kind;
+	size_t off;
+	unsigned long min, max;
+	int (*fn)(struct opts *, const char *);
+} optdefs[] = {
+    {"socket", O_STR, OFF(socket), 0, 0, NULL},
+    {"client-addr", O_STR, OFF(client_addr), 0, 0, NULL},
+    {"client-name", O_STR, OFF(client_name), 0, 0, NULL},
+    {"client-port", O_DEC, OFF(client_port), 0, 65535, NULL},
+    {"helo", O_STR, OFF(helo), 0, 0, NULL},
+    {"from", O_STR, OFF(from), 0, 0, NULL},
+    {"rcpt", O_FN, 0, 0, 0, add_rcpt},
+    {"macro", O_FN, 0, 0, 0, add_user_macro},
+    {"macro-names", O_FN, 0, 0, 0, set_class_names},
+    {"myhostname", O_STR, OFF(myhostname), 0, 0, NULL},
+    {"daemon-name", O_STR, OFF(daemon_name), 0, 0, NULL},
+    {"daemon-addr", O_STR, OFF(daemon_addr), 0, 0, NULL},
+    {"queue-id", O_STR, OFF(queue_id), 0, 0, NULL},
+    {"auth-type", O_STR, OFF(auth_type), 0, 0, NULL},
+    {"auth-authen", O_STR, OFF(auth_authen), 0, 0, NULL},
+    {"auth-author", O_STR, OFF(auth_author), 0, 0, NULL},
+    {"received", O_STR, OFF(received), 0, 0, NULL},
+    {"count", O_DEC, OFF(count), 1, 10000000, NULL},
+    {"chunk", O_DEC, OFF(chunk), 1, MPROTO_CHUNK_MAX, NULL},
+    {"timeout", O_DEC, OFF(timeout), 1, 3600, NULL},
+    {"offer-actions", O_HEX, OFF(offer_actions), 0, 0xffffffffUL, NULL},
+    {"offer-protocol", O_HEX, OFF(offer_protocol), 0, 0xffffffffUL, NULL},
+    {"print-message", O_FLAG, OFF(print_message), 0, 0, NULL},
+    {"lf", O_FLAG, OFF(lf), 0, 0, NULL},
+    {"crlf", O_FLAG, OFF(crlf), 0, 0, NULL},
+    {"trace", O_FLAG, OFF(trace), 0, 0, NULL},
+    {"quickack", O_FLAG, OFF(quickack), 0, 0, NULL},
+};
+
+#define NOPTS (sizeof(optdefs) / sizeof(optdefs[0]))
+
+static int set_opt(struct opts *o, const struct optdef *d, const char *arg)
 {
-	switch (c) {
-	case 's': o->socket = arg; return 0;
-	case OPT_PORT: return parse_ulong(arg, 10, 0, 65535, &o->client_port);
-	case OPT_RCPT:
-		if (o->nrcpts >= MAX_RCPTS)
-			return -1;
-		o->rcpts[o->nrcpts++] = arg;
+	char *field = (char *)o + d->off;
+
+	switch (d->kind) {
+	case O_STR:
+		*(const char **)(void *)field = arg;
 		return 0;
-	case OPT_MACRO: return add_user_macro(o, arg);
-	case OPT_NAMES: return set_class_names(o, arg);
-	case OPT_COUNT: return parse_ulong(arg, 10, 1, 10000000, &o->count);
-	case OPT_CHUNK: return parse_ulong(arg, 10, 1, MPROTO_CHUNK_MAX, &o->chunk);
-	case OPT_TIMEOUT: return parse_ulong(arg, 10, 1, 3600, &o->timeout);
-	case OPT_OACT: return parse_ulong(arg, 16, 0, 0xffffffffUL, &o->offer_actions);
-	case OPT_OPROT: return parse_ulong(arg, 16, 0, 0xffffffffUL, &o->offer_protocol);
-	case OPT_PRINT: o->print_message = true; return 0;
-	case OPT_LF: o->eol = "\n"; return 0;
-	case OPT_CRLF: o->eol = "\r\n"; return 0;
-	case OPT_TRACE: o->trace = true; return 0;
-	default: return -1;
+	case O_DEC:
+	case O_HEX:
+		return parse_ulong(arg, d->kind == O_HEX ? 16 : 10, d->min, d->max,
+				   (unsigned long *)(void *)field);
+	case O_FLAG:
+		*(bool *)(void *)field = true;
+		return 0;
+	default:
+		return d->fn(o, arg);
 	}
 }
 
 static int parse_args(int argc, char **argv, struct opts *o)
 {
-	const char **slot;
+	struct option lo[NOPTS + 1];
+	size_t i;
 	int c;
 
-	*o = (struct opts){.client_addr = "127.0.0.1", .client_name = "localhost", .from = "",
-			   .myhostname = "mx.example.test", .daemon_addr = "127.0.0.1",
-			   .count = 1, .chunk = MPROTO_CHUNK_MAX, .timeout = 30,
+	for (i = 0; i < NOPTS; i++)
+		lo[i] = (struct option){optdefs[i].name,
+					optdefs[i].kind == O_FLAG ? no_argument : required_argument,
+					NULL, 256 + (int)i};
+	lo[NOPTS] = (struct option){NULL, 0, NULL, 0};
+	*o = (struct opts){.client_addr = "127.0.0.1",
+			   .client_name = "localhost",
+			   .from = "",
+			   .myhostname = "mx.example.test",
+			   .daemon_addr = "127.0.0.1",
+			   .count = 1,
+			   .chunk = MPROTO_CHUNK_MAX,
+			   .timeout = 30,
 			   .offer_actions = MPROTO_ACTIONS_ALL,
 			   .offer_protocol = MPROTO_PROTOCOL_ALL};
-	while ((c = getopt_long(argc, argv, "s:h", longopts, NULL)) != -1) {
-		if ((slot = string_opt(o, c)) != NULL)
-			*slot = optarg;
-		else if (parse_opt(o, c, optarg) < 0)
+	while ((c = getopt_long(argc, argv, "s:", lo, NULL)) != -1) {
+		c = c == 's' ? 256 : c; /* -s is --socket, the first entry */
+		if (c < 256 || set_opt(o, &optdefs[c - 256], optarg) < 0)
 			return -1;
 	}
 	if (optind != argc || o->socket == NULL)
@@ -258,6 +258,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		o->rcpts[o->nrcpts++] = "postmaster@localhost";
 	o->helo = o->helo ? o->helo : o->client_name;
 	o->daemon_name = o->daemon_name ? o->daemon_name : o->myhostname;
+	o->eol = o->crlf ? "\r\n" : o->lf ? "\n" : NULL;
 	return 0;
 }
 
@@ -310,7 +311,8 @@ static int addr_parts(const char *spec, const char **argv, size_t max, char **co
 		addr++;
 	}
 	*bare = addr;
-	for (tok = strtok_r(p, " \t", &save); tok && n + 1 < max; tok = strtok_r(NULL, " \t", &save))
+	for (tok = strtok_r(p, " \t", &save); tok && n + 1 < max;
+	     tok = strtok_r(NULL, " \t", &save))
 		argv[n++] = tok;
 	argv[n] = NULL;
 	if ((angle = malloc(strlen(addr) + 3)) == NULL)
@@ -318,14 +320,6 @@ static int addr_parts(const char *spec, const char **argv, size_t max, char **co
 	(void)snprintf(angle, strlen(addr) + 3, "<%s>", addr);
 	argv[0] = angle;
 	return 0;
-}
-
-/* domain_of - the part after the last '@', or "" */
-static const char *domain_of(const char *addr)
-{
-	const char *at = strrchr(addr, '@');
-
-	return at ? at + 1 : "";
 }
 
 /* print_text - quoted and escaped, for values from the filter or the message. */
@@ -355,21 +349,22 @@ static void print_negotiate(struct mproto *mp)
 	char a[256], p[512], key[32];
 	int c;
 
-	printf("negotiate version=%u actions=0x%08x protocol=0x%08x aflags=%s pflags=%s", n->version,
-	       n->actions, n->protocol, mproto_flag_names(n->actions, false, a, sizeof(a)),
+	printf("negotiate version=%u actions=0x%08x protocol=0x%08x aflags=%s pflags=%s",
+	       n->version, n->actions, n->protocol,
+	       mproto_flag_names(n->actions, false, a, sizeof(a)),
 	       mproto_flag_names(n->protocol, true, p, sizeof(p)));
 	for (c = 0; c < MPROTO_CLASS_COUNT; c++) {
 		if (n->macros[c] == NULL)
 			continue;
-		(void)snprintf(key, sizeof(key), "macros.%s", mproto_class_name((enum mproto_class)c));
+		(void)snprintf(key, sizeof(key), "macros.%s",
+			       mproto_class_name((enum mproto_class)c));
 		print_text(key, n->macros[c], strlen(n->macros[c]));
 	}
 	putchar('\n');
 }
 
 /* print_decision - the rest of a "reply" or "final" line. */
-static void print_decision(enum mproto_action action, const char *stage, int code,
-			   const char *text)
+static void print_decision(enum mproto_action action, const char *stage, int code, const char *text)
 {
 	printf(" action=%s", mproto_action_name(action));
 	if (stage != NULL)
@@ -444,10 +439,7 @@ static bool conn_decided(struct session *s, const char *stage, const struct mpro
 	/* Postfix ignores a DISCARD there (with a warning). */
 	if (!ends(r) || r->action == MPROTO_DISCARD)
 		return false;
-	s->conn_final = *r;
-	s->conn_text = r->text ? strdup(r->text) : NULL;
-	s->conn_final.text = s->conn_text;
-	s->conn_stage = stage;
+	decide(&s->conn, stage, r);
 	return true;
 }
 
@@ -456,12 +448,18 @@ static void set_conn_macros(struct session *s)
 	const struct opts *o = s->o;
 	char port[16], under[1024];
 	const char *const vals[][2] = {
-	    {"{j}", o->myhostname},        {"{daemon_name}", o->daemon_name},
-	    {"{daemon_addr}", o->daemon_addr}, {"{daemon_port}", "25"},
-	    {"{v}", "Postfix 3.7.11"},     {"{_}", under},
-	    {"{client_addr}", o->client_addr}, {"{client_name}", o->client_name},
-	    {"{client_ptr}", o->client_name}, {"{client_port}", port},
-	    {"{client_resolve}", "OK"},    {"{client_connections}", "0"},
+	    {"{j}", o->myhostname},
+	    {"{daemon_name}", o->daemon_name},
+	    {"{daemon_addr}", o->daemon_addr},
+	    {"{daemon_port}", "25"},
+	    {"{v}", "Postfix 3.7.11"},
+	    {"{_}", under},
+	    {"{client_addr}", o->client_addr},
+	    {"{client_name}", o->client_name},
+	    {"{client_ptr}", o->client_name},
+	    {"{client_port}", port},
+	    {"{client_resolve}", "OK"},
+	    {"{client_connections}", "0"},
 	};
 	size_t i;
 
@@ -475,19 +473,21 @@ static void set_conn_macros(struct session *s)
 static int open_session(struct session *s, const char **err_r)
 {
 	const struct opts *o = s->o;
+	struct mproto_opts mo = {(unsigned)o->timeout * 1000, lookup, s, o->trace ? stderr : NULL,
+				 o->quickack};
 	struct mproto_reply r;
 	char host[300];
+	bool unknown;
 	int c;
 
-	if ((s->mp = mproto_new((unsigned)o->timeout * 1000)) == NULL) {
+	if ((s->mp = mproto_new(&mo)) == NULL) {
 		*err_r = "out of memory";
 		return -1;
 	}
-	mproto_set_lookup(s->mp, lookup, s);
-	mproto_set_trace(s->mp, o->trace ? stderr : NULL);
 	for (c = 0; c < MPROTO_CLASS_COUNT; c++)
 		if (o->class_names[c] != NULL &&
-		    mproto_set_macro_names(s->mp, (enum mproto_class)c, o->class_names[c], err_r) < 0)
+		    mproto_set_macro_names(s->mp, (enum mproto_class)c, o->class_names[c], err_r) <
+			0)
 			return -1;
 	if (mproto_open(s->mp, o->socket, err_r) < 0 ||
 	    mproto_negotiate(s->mp, (uint32_t)o->offer_actions, (uint32_t)o->offer_protocol,
@@ -496,9 +496,9 @@ static int open_session(struct session *s, const char **err_r)
 	print_negotiate(s->mp);
 	set_conn_macros(s);
 	/* Postfix shows an unresolved client to the filter as "[addr]". */
-	(void)snprintf(host, sizeof(host),
-		       strcmp(o->client_name, "unknown") == 0 ? "[%s]" : "%s",
-		       strcmp(o->client_name, "unknown") == 0 ? o->client_addr : o->client_name);
+	unknown = strcmp(o->client_name, "unknown") == 0;
+	(void)snprintf(host, sizeof(host), unknown ? "[%s]" : "%s",
+		       unknown ? o->client_addr : o->client_name);
 	if (mproto_connect(s->mp, host, client_family(o->client_addr), (uint16_t)o->client_port,
 			   o->client_addr, &r, err_r) < 0)
 		return -1;
@@ -514,27 +514,39 @@ static int open_session(struct session *s, const char **err_r)
 	return 0;
 }
 
+/* set_addr_macros - {mail_*} or {rcpt_*} for an address, NULL: none yet.
+ * Postfix resolves it: a remote one goes to "smtp" at its domain. */
+static void set_addr_macros(struct session *s, const char *pfx, const char *bare)
+{
+	const char *dom = bare ? strrchr(bare, '@') : NULL, *host = NULL, *mailer = NULL;
+	const char *const sfx[] = {"addr}", "host}", "mailer}"};
+	char name[32];
+	int i;
+
+	if (bare != NULL && *bare != 0) {
+		host = dom ? dom + 1 : s->o->myhostname;
+		mailer = dom ? "smtp" : "local";
+	}
+	for (i = 0; i < 3; i++) {
+		(void)snprintf(name, sizeof(name), "%s%s", pfx, sfx[i]);
+		set_val(s, name, i == 0 ? bare : i == 1 ? host : mailer);
+	}
+}
+
 /* envelope_event - MAIL or RCPT for "ADDR ARGS"; prints the reply. */
-static int envelope_event(struct session *s, bool mail, const char *spec,
-			  struct mproto_reply *r, const char **err_r)
+static int envelope_event(struct session *s, bool mail, const char *spec, struct mproto_reply *r,
+			  const char **err_r)
 {
 	const char *argv[64], *bare;
-	const char *pfx = mail ? "{mail_" : "{rcpt_";
-	char *copy = NULL, name[32];
-	int rc = -1;
+	char *copy = NULL;
+	int rc;
 
 	if (addr_parts(spec, argv, 64, &copy, &bare) < 0) {
 		*err_r = "out of memory";
 		free(copy);
 		return -1;
 	}
-	/* Postfix resolves the address: a remote one goes to "smtp" at its domain. */
-	(void)snprintf(name, sizeof(name), "%saddr}", pfx);
-	set_val(s, name, bare);
-	(void)snprintf(name, sizeof(name), "%shost}", pfx);
-	set_val(s, name, *bare ? (*domain_of(bare) ? domain_of(bare) : s->o->myhostname) : NULL);
-	(void)snprintf(name, sizeof(name), "%smailer}", pfx);
-	set_val(s, name, *bare ? (*domain_of(bare) ? "smtp" : "local") : NULL);
+	set_addr_macros(s, mail ? "{mail_" : "{rcpt_", bare);
 	rc = mail ? mproto_mail(s->mp, argv, r, err_r) : mproto_rcpt(s->mp, argv, r, err_r);
 	if (rc == 0) {
 		printf("reply stage=%s", mail ? "mail" : "rcpt");
@@ -556,11 +568,10 @@ static int envelope(struct session *s, struct outcome *out, const char **err_r)
 	char qid[32];
 	size_t i, good = 0;
 
-	(void)snprintf(qid, sizeof(qid), "%s", o->queue_id ? o->queue_id : "");
-	if (o->queue_id == NULL)
-		(void)snprintf(qid, sizeof(qid), "4F%08lX", s->msgno);
+	(void)snprintf(qid, sizeof(qid), "4F%08lX", s->msgno); /* unless --queue-id */
 	s->printed = 0;
 	set_val(s, "{i}", NULL); /* no queue file before the first good RCPT */
+	set_addr_macros(s, "{rcpt_", NULL);
 	set_val(s, "{auth_type}", o->auth_type);
 	set_val(s, "{auth_authen}", o->auth_authen);
 	set_val(s, "{auth_author}", o->auth_author);
@@ -582,7 +593,7 @@ static int envelope(struct session *s, struct outcome *out, const char **err_r)
 			return 0;
 		}
 		good++;
-		set_val(s, "{i}", qid);
+		set_val(s, "{i}", o->queue_id ? o->queue_id : qid);
 	}
 	if (good == 0)
 		return 0; /* the last rejection stands */
@@ -674,7 +685,8 @@ static int finish(struct session *s, const struct outcome *out, struct mproto_ms
 
 	printf("final");
 	print_decision(out->action, out->stage, out->code, out->text);
-	if (!s->o->print_message || (out->action != MPROTO_CONTINUE && out->action != MPROTO_ACCEPT))
+	if (!s->o->print_message ||
+	    (out->action != MPROTO_CONTINUE && out->action != MPROTO_ACCEPT))
 		return 0;
 	mods = mproto_mods(s->mp, &n);
 	if (strcmp(out->stage, "eom") == 0 && mproto_msg_apply(msg, mods, n, leadspc, err_r) < 0)
@@ -697,15 +709,17 @@ static int run_message(struct session *s, const char *text, size_t len, const ch
 	s->msgno++;
 	if ((rc = mproto_msg_parse(&msg, text, len, err_r)) == 0 && s->o->received != NULL)
 		rc = mproto_msg_prepend_hidden(msg, "Received", s->o->received, err_r);
-	if (rc == 0 && s->conn_stage != NULL) {
-		decide(&out, s->conn_stage, &s->conn_final);
+	if (rc == 0 && s->conn.stage != NULL) {
+		decide(&out, s->conn.stage,
+		       &(struct mproto_reply){s->conn.action, s->conn.code, s->conn.text});
 	} else if (rc == 0) {
 		rc = envelope(s, &out, err_r);
 		if (rc == 0 && out.stage == NULL)
 			rc = content(s, msg, &out, err_r);
 		/* SMFIR_SHUTDOWN: Postfix closes the socket and answers 421 from now on. */
 		if (rc == 0 && out.action == MPROTO_SHUTDOWN)
-			(void)conn_decided(s, out.stage, &(struct mproto_reply){MPROTO_SHUTDOWN, 0, NULL});
+			(void)conn_decided(s, out.stage,
+					   &(struct mproto_reply){MPROTO_SHUTDOWN, 0, NULL});
 		else if (rc == 0)
 			rc = mproto_abort(s->mp, err_r); /* Postfix's mail_reset() */
 	}
@@ -716,32 +730,37 @@ static int run_message(struct session *s, const char *text, size_t len, const ch
 	return rc;
 }
 
-/* read_input - all of stdin, at most MAX_INPUT bytes. */
+/* read_input - all of stdin, less than MAX_INPUT bytes. */
 static int read_input(char **text_r, size_t *len_r)
 {
-	size_t len = 0, cap = 65536, n;
-	char *text = malloc(cap), *p;
+	size_t len = 0, cap = 0, n;
+	char *text = NULL, *p;
 
-	while (text != NULL && (n = fread(text + len, 1, cap - len, stdin)) > 0) {
-		if ((len += n) == cap && cap < MAX_INPUT) {
-			if ((p = realloc(text, cap * 2)) == NULL)
-				break;
+	while (len < cap || (cap < MAX_INPUT && (p = realloc(text, cap ? 2 * cap : 65536)))) {
+		if (len == cap) {
 			text = p;
-			cap *= 2;
-		} else if (len == cap) {
-			fprintf(stderr, "milterclient: message over %u bytes\n", MAX_INPUT);
-			free(text);
-			return -1;
+			cap = cap ? 2 * cap : 65536;
 		}
+		if ((n = fread(text + len, 1, cap - len, stdin)) == 0 && !ferror(stdin)) {
+			*text_r = text;
+			*len_r = len;
+			return 0;
+		}
+		if (n == 0)
+			break;
+		len += n;
 	}
-	if (text == NULL || ferror(stdin) || (len == cap && !feof(stdin))) {
-		fprintf(stderr, "milterclient: cannot read the message\n");
-		free(text);
-		return -1;
+	fprintf(stderr, "milterclient: cannot read the message (limit %u bytes)\n", MAX_INPUT);
+	free(text);
+	return -1;
+}
+
+static void free_kvs(struct kv *kv, size_t n)
+{
+	while (n-- > 0) {
+		free(kv[n].name);
+		free(kv[n].value);
 	}
-	*text_r = text;
-	*len_r = len;
-	return 0;
 }
 
 int main(int argc, char **argv)
@@ -750,7 +769,7 @@ int main(int argc, char **argv)
 	struct session s = {.o = &o};
 	const char *err = "out of memory", *nl;
 	char *text = NULL;
-	size_t len, i;
+	size_t len;
 	unsigned long n;
 	int rc;
 
@@ -766,21 +785,15 @@ int main(int argc, char **argv)
 	rc = open_session(&s, &err);
 	for (n = 0; rc == 0 && n < o.count; n++)
 		rc = run_message(&s, text, len, &err);
-	if (rc == 0 && s.conn_stage == NULL)
+	if (rc == 0 && s.conn.stage == NULL)
 		rc = mproto_quit(s.mp, &err);
 	if (rc < 0)
 		fprintf(stderr, "milterclient: %s\n", err);
 	fflush(stdout);
 	mproto_free(&s.mp);
-	for (i = 0; i < s.nvals; i++) {
-		free(s.vals[i].name);
-		free(s.vals[i].value);
-	}
-	for (i = 0; i < o.nuser; i++) {
-		free(o.user[i].name);
-		free(o.user[i].value);
-	}
-	free(s.conn_text);
+	free_kvs(s.vals, s.nvals);
+	free_kvs(o.user, o.nuser);
+	free(s.conn.text);
 	free(text);
 	return rc < 0 ? 2 : 0;
 }
