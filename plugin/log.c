@@ -92,6 +92,11 @@ static void log_v(int prio, const char *suffix, const char *fmt, va_list ap)
 	log_emit(prio, line);
 }
 
+bool op_log_wants(int prio)
+{
+	return prio <= log_level;
+}
+
 void op_log(int prio, const char *fmt, ...)
 {
 	va_list ap;

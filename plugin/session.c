@@ -134,10 +134,12 @@ void op_session_msg_end(struct op_conn *c, const char *how)
 
 	if (m == NULL)
 		return;
-	op_buf_init(&b, 4096);
-	summary_fields(m, how, &b);
-	op_log_info("%s", op_buf_str(&b));
-	op_buf_free(&b);
+	if (op_log_wants(LOG_INFO)) {
+		op_buf_init(&b, 4096);
+		summary_fields(m, how, &b);
+		op_log_info("%s", op_buf_str(&b));
+		op_buf_free(&b);
+	}
 	op_pipeline_msg_free(m);
 	op_config_unref(&m->cfg);
 	op_pool_free(&m->pool);

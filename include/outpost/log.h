@@ -23,6 +23,10 @@ void op_log_set_level(int level);
  * -1 when unknown. */
 int op_log_level_parse(const char *name);
 
+/* True when a line of priority prio would be written (skip building it
+ * otherwise). */
+bool op_log_wants(int prio);
+
 void op_log(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Log "msg: strerror(errno)" like OpenSMTPD's log_warn(). */
