@@ -116,6 +116,8 @@ static const struct op_conf_key conftab[] = {
 	 "a message with zero or several From: headers: deliver unsigned, or reject it (550 5.7.1)"},
 	{"dkim.on_long_lines", OP_CT_ENUM, OFF(dkim_on_long_lines), "skip", 0, 0, "skip|reject", true,
 	 "a body line over 998 octets (the MTA would rewrap it and break the signature): deliver unsigned, or reject it (550 5.6.0)"},
+	{"dkim.multiple_signatures", OP_CT_BOOL, OFF(dkim_multiple_signatures), "false", 0, 0, NULL, true,
+	 "OpenDKIM tables: sign with every matching SigningTable entry, not only the first (OpenDKIM's MultipleSignatures)"},
 	{"dkim.check_dns", OP_CT_BOOL, OFF(dkim_check_dns), "false", 0, 0, NULL, true,
 	 "at start and reload, use a key only once DNS serves its public half (one TXT lookup per domain and key)"},
 	{"dkim.keys", OP_CT_SECTION, 0, NULL, 0, 0, NULL, true,

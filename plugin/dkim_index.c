@@ -35,6 +35,8 @@ struct op_dkim_index {
 	struct dkim_entry **entries;  /* owned */
 	size_t nentries;
 	struct op_dkim_keyloader *loader;
+	struct op_dkim_table *table;  /* OpenDKIM KeyTable + SigningTable, or NULL */
+	struct op_dkim_table_stats table_stats;
 };
 
 /* Build-time context for error messages. */
@@ -261,6 +263,25 @@ static int key_list(struct build *b, const config_setting_t *list, const struct 
 	return 0;
 }
 
+/* The OpenDKIM tables, when configured: both or neither. */
+static int index_tables(struct build *b)
+{
+	const struct op_config *cfg = b->cfg;
+	struct op_dkim_table_stats st;
+
+	if (!cfg->dkim_keytable[0] && !cfg->dkim_signingtable[0])
+		return 0;
+	if (!cfg->dkim_keytable[0] || !cfg->dkim_signingtable[0])
+		return build_err(b, NULL, "dkim.keytable and dkim.signingtable go together: set both");
+	b->idx->table = op_dkim_table_load(cfg->dkim_keytable, cfg->dkim_signingtable, false,
+					   (unsigned)cfg->dkim_minimum_key_bits, b->err, b->errsize);
+	if (b->idx->table == NULL)
+		return -1;
+	op_dkim_table_stats(b->idx->table, &st);
+	b->idx->table_stats = st;
+	return 0;
+}
+
 int op_dkim_index_build(const struct op_config *cfg, const void *raw, struct op_dkim_index **idx_r,
 			char *err, size_t errsize)
 {
@@ -283,6 +304,8 @@ int op_dkim_index_build(const struct op_config *cfg, const void *raw, struct op_
 		if (key_list(&b, config_setting_get_member(t, "dkim_keys"), &cfg->tenants[i].domains) < 0)
 			goto out;
 	}
+	if (index_tables(&b) < 0)
+		goto out;
 	r = 0;
 out:
 	op_dkim_keyloader_free(&idx->loader);
@@ -290,28 +313,42 @@ out:
 	return r;
 }
 
-size_t op_dkim_index_lookup(const struct op_dkim_index *idx, const char *domain,
-			    const char *address, bool subdomains, struct op_dkim_sign_key *out,
-			    size_t max)
+/* The entry for domain, or for a parent with subdomains. */
+static const struct dkim_entry *index_entry(const struct op_dkim_index *idx, const char *domain,
+					    bool subdomains)
 {
-	const struct dkim_entry *e = NULL;
-	const char *d = domain;
-	size_t n = 0;
+	const struct dkim_entry *e;
 
-	(void)address;
-	while (d != NULL && *d) {
-		e = op_map_get(idx->by_domain, d);
-		if (e != NULL || !subdomains)
-			break;
+	for (const char *d = domain; d != NULL && *d;) {
+		if ((e = op_map_get(idx->by_domain, d)) != NULL || !subdomains)
+			return e;
 		d = strchr(d, '.');
 		if (d != NULL && strchr(d + 1, '.') == NULL)
-			break; /* never sign with a top-level domain's keys */
+			return NULL; /* never sign with a top-level domain's keys */
 		d = d ? d + 1 : NULL;
 	}
-	for (size_t i = 0; e != NULL && i < e->n && n < max; i++)
-		if (!e->off[i])
-			out[n++] = e->k[i];
-	return n;
+	return NULL;
+}
+
+int op_dkim_index_lookup(const struct op_dkim_index *idx, const struct op_config *cfg,
+			 const char *domain, const char *address, struct op_dkim_sigreq *out,
+			 size_t max, char *err, size_t errsize)
+{
+	const struct dkim_entry *e = index_entry(idx, domain, cfg->dkim_subdomains);
+	int n = 0;
+
+	for (size_t i = 0; e != NULL && i < e->n && (size_t)n < max; i++) {
+		if (e->off[i])
+			continue;
+		memset(&out[n], 0, sizeof(out[n]));
+		out[n].key = e->k[i].key;
+		op_strlcpy(out[n].domain, e->domain, sizeof(out[n].domain));
+		n++;
+	}
+	if (n > 0 || idx->table == NULL)
+		return n;
+	return op_dkim_table_lookup(idx->table, address && *address ? address : domain, out,
+				    cfg->dkim_multiple_signatures ? max : 1, err, errsize);
 }
 
 size_t op_dkim_index_domains(const struct op_dkim_index *idx)
@@ -351,6 +388,11 @@ size_t op_dkim_index_filter(struct op_dkim_index *idx,
 	return dropped;
 }
 
+const struct op_dkim_table_stats *op_dkim_index_table_stats(const struct op_dkim_index *idx)
+{
+	return idx && idx->table ? &idx->table_stats : NULL;
+}
+
 void op_dkim_index_free(struct op_dkim_index **ip)
 {
 	struct op_dkim_index *idx;
@@ -369,6 +411,7 @@ void op_dkim_index_free(struct op_dkim_index **ip)
 	op_map_free(&idx->by_domain);
 	op_map_free(&idx->by_path);
 	op_dkim_keyloader_free(&idx->loader);
+	op_dkim_table_free(&idx->table);
 	free(idx);
 	*ip = NULL;
 }

@@ -53,12 +53,11 @@ __attribute__((format(printf, 3, 4))) static void kerr(char *err, size_t errsize
  * a stale error never shows up in an unrelated message later). */
 static const char *ssl_reason(void)
 {
-	static const char none[] = "";
 	unsigned long e = ERR_peek_last_error();
 	const char *r = e ? ERR_reason_error_string(e) : NULL;
 
 	ERR_clear_error();
-	return r ? r : none;
+	return r ? r : "";
 }
 
 const char *op_dkim_alg_name(enum op_dkim_alg a)
@@ -439,28 +438,21 @@ int op_dkim_key_load_file(struct op_dkim_keyloader *l, const char *path, int wan
  * RSA, the raw 32 bytes for Ed25519.  *der_r is OPENSSL_malloc'ed. */
 static int pub_bytes(const EVP_PKEY *pkey, unsigned char **der_r, size_t *n_r)
 {
+	int n = -1;
+
+	*der_r = NULL;
+	*n_r = ED25519_LEN;
 	if (EVP_PKEY_get_id(pkey) == EVP_PKEY_ED25519) {
-		size_t n = ED25519_LEN;
-
 		*der_r = OPENSSL_malloc(ED25519_LEN);
-		if (*der_r == NULL || !EVP_PKEY_get_raw_public_key(pkey, *der_r, &n)) {
-			OPENSSL_free(*der_r);
-			return -1;
-		}
-		*n_r = n;
-		return 0;
+		if (*der_r != NULL && EVP_PKEY_get_raw_public_key(pkey, *der_r, n_r))
+			return 0;
+		OPENSSL_free(*der_r);
+		return -1;
 	}
-	if (EVP_PKEY_get_id(pkey) == EVP_PKEY_RSA) {
-		int n;
-
-		*der_r = NULL;
+	if (EVP_PKEY_get_id(pkey) == EVP_PKEY_RSA)
 		n = i2d_PUBKEY(pkey, der_r);
-		if (n <= 0)
-			return -1;
-		*n_r = (size_t)n;
-		return 0;
-	}
-	return -1;
+	*n_r = n > 0 ? (size_t)n : 0;
+	return n > 0 ? 0 : -1;
 }
 
 int op_dkim_txt_record(const EVP_PKEY *pkey, struct op_buf *out, char *err, size_t errsize)

@@ -44,6 +44,7 @@ struct dkim_msg {
 	struct op_dkim_signer *signer;
 	size_t nkeys;
 	struct op_dkim_sign_key keys[OP_DKIM_MAX_SIGS];
+	struct op_dkim_sigreq reqs[OP_DKIM_MAX_SIGS]; /* keys[i].domain points into reqs[i] */
 	char domain[256];
 	size_t line_len;    /* octets since the last LF, across chunks */
 	bool long_line;
@@ -81,6 +82,27 @@ static bool dkim_key_in_dns(const char *domain, const struct op_dkim_key *k, voi
 	return ok;
 }
 
+static void dkim_log_loaded(const struct op_config *cfg, const struct op_dkim_index *idx)
+{
+	const struct op_dkim_table_stats *t = op_dkim_index_table_stats(idx);
+
+	op_log_info("dkim: %zu signing domains, %zu keys loaded from %s", op_dkim_index_domains(idx),
+		    op_dkim_index_keys(idx), cfg->path);
+	if (t == NULL)
+		return;
+	op_log_info("dkim: OpenDKIM tables: %zu keys (%zu files), %zu exact and %zu wildcard "
+		    "signing entries", t->keys, t->key_files, t->exact, t->wildcards);
+	if (t->kt_duplicates)
+		op_log_warning("dkim: %s: %zu duplicate key names ignored, first at line %u",
+			       cfg->dkim_keytable, t->kt_duplicates, t->kt_first_duplicate);
+	if (t->st_duplicates)
+		op_log_warning("dkim: %s: %zu duplicate patterns ignored, first at line %u",
+			       cfg->dkim_signingtable, t->st_duplicates, t->st_first_duplicate);
+	if (t->dead)
+		op_log_warning("dkim: %s: %zu patterns can never match (OpenDKIM neither), first at "
+			       "line %u", cfg->dkim_signingtable, t->dead, t->first_dead);
+}
+
 static int mod_dkim_init(struct op_config *cfg, const void *raw, void **state_r, char *err,
 			 size_t errsize)
 {
@@ -99,8 +121,7 @@ static int mod_dkim_init(struct op_config *cfg, const void *raw, void **state_r,
 		return -1;
 	if (cfg->dkim_check_dns)
 		op_dkim_index_filter(st->idx, dkim_key_in_dns, NULL);
-	op_log_info("dkim: %zu signing domains, %zu keys loaded from %s",
-		    op_dkim_index_domains(st->idx), op_dkim_index_keys(st->idx), cfg->path);
+	dkim_log_loaded(cfg, st->idx);
 	return 0;
 }
 
@@ -157,6 +178,49 @@ static const char *dkim_domain(struct op_ctx *ctx, struct dkim_msg *dm, char *ad
 	}
 }
 
+/* Look up the signatures to make into dm.  0, or -1 with v set (a
+ * SigningTable that names a key the KeyTable lacks: a config error). */
+static int dkim_keys(struct op_ctx *ctx, struct dkim_msg *dm, const char *addr,
+		     struct op_verdict *v)
+{
+	const struct dkim_state *st = ctx->state;
+	char err[300];
+	int n = op_dkim_index_lookup(st->idx, ctx->cfg, dm->domain, addr, dm->reqs,
+				     OP_DKIM_MAX_SIGS, err, sizeof(err));
+
+	if (n < 0) {
+		op_log_error("%s: dkim: %s", ctx->msg->queue_id, err);
+		op_msg_summary(ctx->msg, ctx->modidx, "dkim=error reason=\"%s\"", err);
+		op_verdict_error(v, ctx->cfg, OP_ERR_CONFIG, "3.5", "signing configuration error");
+		return -1;
+	}
+	dm->nkeys = (size_t)n;
+	for (size_t i = 0; i < dm->nkeys; i++) {
+		dm->keys[i].key = dm->reqs[i].key;
+		dm->keys[i].domain = dm->reqs[i].domain;
+	}
+	return 0;
+}
+
+/* i= from the SigningTable: only with one signature, and only within d=
+ * (OpenDKIM drops it otherwise). */
+static const char *dkim_identity(const struct dkim_msg *dm)
+{
+	const char *at, *d = dm->reqs[0].domain;
+	size_t sl, dl = strlen(d);
+
+	if (dm->nkeys != 1 || dm->reqs[0].signer[0] == '\0')
+		return NULL;
+	at = strrchr(dm->reqs[0].signer, '@');
+	if (at == NULL)
+		return NULL;
+	sl = strlen(at + 1);
+	if (strcasecmp(at + 1, d) == 0 || (sl > dl && at[sl - dl] == '.' &&
+					   strcasecmp(at + 1 + sl - dl, d) == 0))
+		return dm->reqs[0].signer;
+	return NULL;
+}
+
 /* Start the signer with dm's keys.  0 or -1 with *err_r. */
 static int dkim_start(struct op_ctx *ctx, struct dkim_msg *dm, const char **err_r)
 {
@@ -174,6 +238,7 @@ static int dkim_start(struct op_ctx *ctx, struct dkim_msg *dm, const char **err_
 	p.noversign_hdrs = cfg->dkim_oversign.n;
 	p.timestamp = time(NULL);
 	p.ttl = (unsigned long)(cfg->dkim_signature_ttl_ms / 1000);
+	p.identity = dkim_identity(dm);
 	return op_dkim_signer_new(&p, &dm->signer, err_r);
 }
 
@@ -202,7 +267,6 @@ static bool dkim_long_header(const struct op_config *cfg, const struct op_msg *m
 static void mod_dkim_eoh(struct op_ctx *ctx, struct op_verdict *v)
 {
 	const struct op_config *cfg = ctx->cfg;
-	const struct dkim_state *st = ctx->state;
 	struct op_msg *m = ctx->msg;
 	struct dkim_msg *dm;
 	char addr[512];
@@ -226,8 +290,8 @@ static void mod_dkim_eoh(struct op_ctx *ctx, struct op_verdict *v)
 				       "message must have exactly one From header (RFC 5322)");
 		return;
 	}
-	dm->nkeys = op_dkim_index_lookup(st->idx, dm->domain, addr, cfg->dkim_subdomains, dm->keys,
-					 OP_DKIM_MAX_SIGS);
+	if (dkim_keys(ctx, dm, addr, v) < 0)
+		return;
 	if (dm->nkeys == 0) {
 		op_msg_summary(m, ctx->modidx, "dkim=skip reason=\"no key for %s\"", dm->domain);
 		return;

@@ -106,6 +106,7 @@ struct op_config {
 	int dkim_on_multiple_from;       /* 0 skip, 1 reject */
 	int dkim_on_long_lines;          /* 0 skip, 1 reject */
 	bool dkim_check_dns;
+	bool dkim_multiple_signatures;
 
 	/* modules: enabled flag and snapshot state, by pipeline index */
 	bool mod_enabled[OP_MOD_MAX];

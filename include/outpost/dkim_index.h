@@ -18,6 +18,7 @@
 
 #include "outpost/config.h"
 #include "outpost/dkim_sign.h"
+#include "outpost/dkim_table.h"
 
 #define OP_DKIM_MAX_SIGS 8 /* signatures per message, at most */
 
@@ -28,13 +29,16 @@ struct op_dkim_index;
 int op_dkim_index_build(const struct op_config *cfg, const void *raw, struct op_dkim_index **idx_r,
 			char *err, size_t errsize);
 
-/* Keys for a signing domain (lower case), with parent domains tried when
- * subdomains is set.  address is the full sender address when known (for
- * SigningTable patterns such as "*@example.org" or "user@example.org"), or
- * NULL.  Fills out[0..max) and returns how many; 0 when none. */
-size_t op_dkim_index_lookup(const struct op_dkim_index *idx, const char *domain,
-			    const char *address, bool subdomains, struct op_dkim_sign_key *out,
-			    size_t max);
+/* The signatures to make for a signing domain (lower case): the domain's
+ * own keys (dkim.keys, tenants), trying parent domains when subdomains is
+ * set; when it has none, the OpenDKIM SigningTable's matches for address
+ * (the sender address, or NULL to look the domain up), at most one unless
+ * dkim.multiple_signatures.  Fills out[0..max) and returns how many (0:
+ * nothing signs for it), or -1 with err filled when the table cannot serve
+ * the address (a SigningTable line naming a key the KeyTable lacks). */
+int op_dkim_index_lookup(const struct op_dkim_index *idx, const struct op_config *cfg,
+			 const char *domain, const char *address, struct op_dkim_sigreq *out,
+			 size_t max, char *err, size_t errsize);
 
 /* Number of signing domains and of distinct keys (for the start-up log). */
 size_t op_dkim_index_domains(const struct op_dkim_index *idx);
@@ -54,6 +58,9 @@ size_t op_dkim_index_filter(struct op_dkim_index *idx,
 /* The dkim module's index in a loaded snapshot, or NULL when dkim is off
  * (plugin/mod_dkim.c). */
 const struct op_dkim_index *op_mod_dkim_index(const struct op_config *cfg);
+
+/* Counters of the OpenDKIM tables, or NULL when none are configured. */
+const struct op_dkim_table_stats *op_dkim_index_table_stats(const struct op_dkim_index *idx);
 
 void op_dkim_index_free(struct op_dkim_index **idx);
 

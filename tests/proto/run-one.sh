@@ -21,6 +21,12 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 sed "s#@DIR@#$dir#g; s#@SRCDIR@#$srcdir#g" "$conf_src" > "$dir/outpost.conf"
+# Files the config refers to (tables...): conf/NAME.d/*, same substitution.
+if [ -d "$srcdir/tests/proto/conf/$name.d" ]; then
+	for f in "$srcdir/tests/proto/conf/$name.d"/*; do
+		sed "s#@DIR@#$dir#g" "$f" > "$dir/$(basename "$f")"
+	done
+fi
 # Test keys, private as outpost requires.
 cp "$srcdir"/tests/data/keys/*.pem "$dir/" && chmod 600 "$dir"/*.pem
 # Their public halves as DNS would serve them (selector rsa/ed/rsa1024 at
