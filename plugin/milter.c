@@ -163,14 +163,14 @@ static unsigned conn_stages(const struct op_conn *c)
 }
 
 /* Copy macro name into *dst (connection or message pool); false when too
- * long (logged). */
+ * long, logged under qid ("conn N" before a message exists). */
 static bool copy_macro(SMFICTX *ctx, struct op_pool *pool, const struct op_config *cfg,
-		       const char *name, char **dst)
+		       const char *qid, const char *name, char **dst)
 {
 	char *v = op_session_macro(pool, cfg, smfi_getsymval(ctx, (char *)name));
 
 	if (v == NULL) {
-		op_log_notice("limit: macro %s longer than limits.max_macro_length", name);
+		op_log_notice("%s: limit: macro %s longer than limits.max_macro_length", qid, name);
 		return false;
 	}
 	*dst = v;
@@ -186,9 +186,9 @@ static sfsistat cb_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *sa)
 
 	if (c == NULL)
 		return SMFIS_TEMPFAIL;
-	ok = copy_macro(ctx, c->pool, c->cfg, "{client_addr}", &c->client_addr) &&
-	     copy_macro(ctx, c->pool, c->cfg, "{daemon_name}", &c->daemon_name) &&
-	     copy_macro(ctx, c->pool, c->cfg, "j", &c->mta_name);
+	ok = copy_macro(ctx, c->pool, c->cfg, "connect", "{client_addr}", &c->client_addr) &&
+	     copy_macro(ctx, c->pool, c->cfg, "connect", "{daemon_name}", &c->daemon_name) &&
+	     copy_macro(ctx, c->pool, c->cfg, "connect", "j", &c->mta_name);
 	c->client_name = op_pool_strdup(c->pool, hostname ? hostname : "");
 	if (c->client_name == NULL)
 		ok = false;
@@ -227,19 +227,18 @@ static bool mail_fill(SMFICTX *ctx, struct op_msg *m, char **argv, struct op_ver
 	char *qid = NULL;
 	size_t argc = 0;
 
+	if (copy_macro(ctx, m->pool, cfg, m->queue_id, "i", &qid) && qid[0])
+		op_strlcpy(m->queue_id, qid, sizeof(m->queue_id));
 	if ((long long)m->conn->nmsgs > cfg->max_messages_per_connection) {
 		op_verdict_error(v, cfg, OP_ERR_LIMIT, "7.0",
 				 "too many messages on one connection (limits.max_messages_per_connection)");
 		return false;
 	}
-	if (!copy_macro(ctx, m->pool, cfg, "i", &qid) ||
-	    !copy_macro(ctx, m->pool, cfg, "{auth_authen}", &m->auth_authen) ||
-	    !copy_macro(ctx, m->pool, cfg, "{auth_type}", &m->auth_type)) {
+	if (qid == NULL || !copy_macro(ctx, m->pool, cfg, m->queue_id, "{auth_authen}", &m->auth_authen) ||
+	    !copy_macro(ctx, m->pool, cfg, m->queue_id, "{auth_type}", &m->auth_type)) {
 		op_verdict_error(v, cfg, OP_ERR_LIMIT, "7.0", "macro too long (limits.max_macro_length)");
 		return false;
 	}
-	if (qid[0])
-		op_strlcpy(m->queue_id, qid, sizeof(m->queue_id));
 	if (!m->auth_authen[0])
 		m->auth_authen = NULL;
 	m->mail_from = op_session_addr(m->pool, argv[0] ? argv[0] : "", &m->mail_domain);
