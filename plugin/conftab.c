@@ -18,6 +18,7 @@
 #define MB     (1024LL * 1024)
 #define SEC    1000LL
 #define ACTIONS "accept|tempfail|reject"
+#define SPF_ACTIONS "mark|reject|tempfail|hold"
 
 /* clang-format off */
 static const struct op_conf_key conftab[] = {
@@ -122,6 +123,66 @@ static const struct op_conf_key conftab[] = {
 	 "at start and reload, use a key only once DNS serves its public half (one TXT lookup per domain and key)"},
 	{"dkim.keys", OP_CT_SECTION, 0, NULL, 0, 0, NULL, true,
 	 "signing keys: ( { domain = \"...\"; selector = \"...\"; key = \"/path\"; algorithm = \"rsa-sha256\"; }, ... )"},
+
+	/* spf: SPF checks of external senders, and of our egress addresses */
+	{"spf.enabled", OP_CT_BOOL, OFF(spf_enabled), "false", 0, 0, NULL, true,
+	 "check SPF: external mail's sender at MAIL FROM, internal mail's domain against spf.egress_ips"},
+	{"spf.check_helo", OP_CT_BOOL, OFF(spf_check_helo), "false", 0, 0, NULL, true,
+	 "also check the HELO name when MAIL FROM is not null (it is always checked for the null sender)"},
+	{"spf.on_none", OP_CT_ENUM, OFF(spf_on[0]), "mark", 0, 0, SPF_ACTIONS, true,
+	 "external sender whose domain has no SPF record"},
+	{"spf.on_neutral", OP_CT_ENUM, OFF(spf_on[1]), "mark", 0, 0, SPF_ACTIONS, true,
+	 "external sender whose domain's record says neither yes nor no (?all)"},
+	{"spf.on_pass", OP_CT_ENUM, OFF(spf_on[2]), "mark", 0, 0, SPF_ACTIONS, true,
+	 "external sender whose domain authorizes the client"},
+	{"spf.on_fail", OP_CT_ENUM, OFF(spf_on[3]), "reject", 0, 0, SPF_ACTIONS, true,
+	 "external sender whose domain does not authorize the client (reject: 550 5.7.23)"},
+	{"spf.on_softfail", OP_CT_ENUM, OFF(spf_on[4]), "mark", 0, 0, SPF_ACTIONS, true,
+	 "external sender whose domain probably does not authorize the client (~all)"},
+	{"spf.on_temperror", OP_CT_ENUM, OFF(spf_on[5]), "tempfail", 0, 0, SPF_ACTIONS, true,
+	 "the check met a DNS error or ran out of spf.timeout (tempfail: 451 4.4.3)"},
+	{"spf.on_permerror", OP_CT_ENUM, OFF(spf_on[6]), "mark", 0, 0, SPF_ACTIONS, true,
+	 "the sender's record is broken or exceeds a limit (reject: 550 5.7.24)"},
+	{"spf.skip_clients", OP_CT_CIDRLIST, OFF(spf_skip_clients), "", 0, 0, NULL, true,
+	 "client addresses whose mail is not checked (backup MX, forwarders)"},
+	{"spf.skip_sender_domains", OP_CT_STRLIST, OFF(spf_skip_sender_domains), "", 0, 0, NULL, true,
+	 "sender domains (MAIL FROM, or HELO for the null sender) that are not checked"},
+	{"spf.skip_authenticated", OP_CT_BOOL, OFF(spf_skip_authenticated), "true", 0, 0, NULL, true,
+	 "SASL-authenticated clients are not checked as external senders"},
+	{"spf.max_dns_terms", OP_CT_INT, OFF(spf_max_dns_terms), "10", 1, 100, NULL, true,
+	 "terms that query DNS per check, nested includes counted (RFC 7208: 10); one more is permerror"},
+	{"spf.max_void_lookups", OP_CT_INT, OFF(spf_max_void_lookups), "2", 0, 100, NULL, true,
+	 "lookups per check that find no data (RFC 7208: 2); one more is permerror"},
+	{"spf.max_names", OP_CT_INT, OFF(spf_max_names), "10", 1, 100, NULL, true,
+	 "names looked up per mx or ptr term (RFC 7208: 10)"},
+	{"spf.timeout", OP_CT_DURATION, OFF(spf_timeout_ms), "10s", 100, 120 * SEC, NULL, true,
+	 "wall-clock time per check; past it the result is temperror"},
+	{"spf.egress_ips", OP_CT_CIDRLIST, OFF(spf_egress_ips), "", 0, 0, NULL, true,
+	 "addresses our relays send from (IPv4 and IPv6): internal mail's sender domain must authorize each"},
+	{"spf.on_unauthorized_egress", OP_CT_ENUM, OFF(spf_on_unauthorized_egress), "log", 0, 0, "log|hold|reject", true,
+	 "internal mail whose sender domain does not authorize an egress address (reject: 550 5.7.23)"},
+	{"spf.egress_include", OP_CT_STRING, OFF(spf_egress_include), "", 0, 0, NULL, true,
+	 "the domain customers include in their SPF record, named in the fix-it hint (empty: none)"},
+	{"spf.test_zone", OP_CT_STRING, OFF(spf_test_zone), "", 0, 0, NULL, true,
+	 "tests only: answer SPF's DNS lookups from this file of NAME TYPE DATA lines (empty: the resolver)"},
+
+	/* auth: Authentication-Results of external mail, DKIM verification */
+	{"auth.enabled", OP_CT_BOOL, OFF(auth_enabled), "false", 0, 0, NULL, true,
+	 "add Authentication-Results to external mail and remove forged ones claiming auth.authserv_id"},
+	{"auth.authserv_id", OP_CT_STRING, OFF(auth_authserv_id), "", 0, 0, NULL, true,
+	 "the authserv-id of our Authentication-Results (RFC 8601); empty: the MTA's name (macro j)"},
+	{"auth.received_spf", OP_CT_BOOL, OFF(auth_received_spf), "false", 0, 0, NULL, true,
+	 "also add a Received-SPF header (RFC 7208 9.1)"},
+	{"auth.dkim_verify", OP_CT_BOOL, OFF(auth_dkim_verify), "true", 0, 0, NULL, true,
+	 "verify the DKIM signatures of external mail"},
+	{"auth.on_dkim_temperror", OP_CT_ENUM, OFF(auth_on_dkim_temperror), "mark", 0, 0, "mark|tempfail|reject", true,
+	 "a signature could not be verified for a DNS failure (tempfail: 451 4.7.5)"},
+	{"auth.dkim_max_signatures", OP_CT_INT, OFF(auth_dkim_max_signatures), "8", 1, 64, NULL, true,
+	 "DKIM signatures verified per message; the rest are reported as dkim=policy"},
+	{"auth.dkim_timeout", OP_CT_DURATION, OFF(auth_dkim_timeout_ms), "10s", 1 * SEC, 120 * SEC, NULL, true,
+	 "how long one DKIM key lookup may take; past it the signature is dkim=temperror"},
+	{"auth.test_dkim_keys", OP_CT_STRING, OFF(auth_test_dkim_keys), "", 0, 0, NULL, true,
+	 "tests only: DKIM keys from this file of selector._domainkey.domain TXT lines (empty: DNS)"},
 
 	/* tenants: hosting customers (name, domains, logins) */
 	{"tenants", OP_CT_SECTION, 0, NULL, 0, 0, NULL, true,

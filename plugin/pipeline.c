@@ -14,11 +14,15 @@
 #include "outpost/log.h"
 #include "outpost/pipeline.h"
 
+extern const struct op_module mod_spf;
 extern const struct op_module mod_dkim;
+extern const struct op_module mod_auth;
 
 /* clang-format off */
 static const struct op_module *const modules[] = {
+	&mod_spf,
 	&mod_dkim,
+	&mod_auth,
 	NULL /* end */
 };
 /* clang-format on */

@@ -108,6 +108,32 @@ struct op_config {
 	bool dkim_check_dns;
 	bool dkim_multiple_signatures;
 
+	/* spf (external: check the sender; internal: check our egress addresses) */
+	bool spf_enabled;
+	bool spf_check_helo;
+	int spf_on[7];                   /* by enum op_spf_result: 0 mark, 1 reject, 2 tempfail, 3 hold */
+	struct op_cidr_list spf_skip_clients;
+	struct op_strlist spf_skip_sender_domains;
+	bool spf_skip_authenticated;
+	long long spf_max_dns_terms;
+	long long spf_max_void_lookups;
+	long long spf_max_names;
+	long long spf_timeout_ms;
+	struct op_cidr_list spf_egress_ips;
+	int spf_on_unauthorized_egress;  /* 0 log, 1 hold, 2 reject */
+	char *spf_egress_include;
+	char *spf_test_zone;
+
+	/* auth (Authentication-Results; DKIM verification of external mail) */
+	bool auth_enabled;
+	char *auth_authserv_id;
+	bool auth_received_spf;
+	bool auth_dkim_verify;
+	int auth_on_dkim_temperror;      /* 0 mark, 1 tempfail, 2 reject */
+	long long auth_dkim_max_signatures;
+	long long auth_dkim_timeout_ms;
+	char *auth_test_dkim_keys;
+
 	/* modules: enabled flag and snapshot state, by pipeline index */
 	bool mod_enabled[OP_MOD_MAX];
 	void *mod_state[OP_MOD_MAX];

@@ -71,6 +71,18 @@ struct op_conn {
 
 #define OP_SUMMARY_MAX 240
 
+/* SPF results of a message: the spf module writes them at MAIL FROM, the
+ * auth module turns them into Authentication-Results (and Received-SPF)
+ * at end of message.  Results are enum op_spf_result (outpost/spf.h). */
+struct op_auth_results {
+	bool spf_checked;        /* the MAIL FROM identity was checked */
+	bool spf_helo_identity;  /* ... through HELO (null sender) */
+	int spf_result;
+	bool helo_checked;       /* the HELO identity was checked (too) */
+	int helo_result;
+	char spf_problem[200];   /* temperror/permerror: why */
+};
+
 struct op_msg {
 	struct op_pool *pool;
 	struct op_config *cfg;   /* newest snapshot at MAIL FROM, referenced */
@@ -104,6 +116,7 @@ struct op_msg {
 	struct op_verdict pending; /* a verdict decided at a no-reply stage */
 	struct op_verdict final;
 
+	struct op_auth_results auth;    /* spf results for the auth module */
 	bool mod_skip[OP_MOD_MAX];      /* module not run for this message */
 	void *mod_msg[OP_MOD_MAX];      /* module's per-message state */
 	char summary[OP_MOD_MAX][OP_SUMMARY_MAX]; /* "dkim=sign d=... s=..." */

@@ -1,0 +1,881 @@
+/*
+ * mod_spf.c - the spf module and the SPF engine; the only file that
+ * includes libspf2 (see include/outpost/spf.h).
+ *
+ * The engine is libspf2's interpreter over a DNS layer of ours.  That
+ * layer sits between libspf2 and the real resolver (or the test zone) and
+ * owns everything RFC 7208 asks of the DNS work, which libspf2 does not
+ * do itself:
+ *   - it counts the terms that query DNS, nested includes and redirects
+ *     included, and the void lookups, and stops the check with permerror
+ *     past spf.max_dns_terms or spf.max_void_lookups (4.6.4);
+ *   - it fetches every SPF record itself (libspf2's get_spf hook): one
+ *     v=spf1 TXT record or none, checked against RFC 7208's grammar
+ *     (spf_syntax.c) before libspf2 compiles it;
+ *   - it fetches explanations (get_exp hook) without counting them, and
+ *     drops an explanation that is not exactly one valid macro-string;
+ *   - it refuses more than 10 MX names and ignores PTR names past 10;
+ *   - it stops the check with temperror when spf.timeout has passed.
+ * Per-check state lives in a thread-local run, so one libspf2 server and
+ * one layer serve every libmilter thread.  libspf2's error handler (whose
+ * default calls abort()) logs and jumps back out of the check, which then
+ * ends in temperror.
+ *
+ * The module (bottom of the file) is its table entry; its work at MAIL
+ * FROM (external: check the sender, so a refused one costs no DATA;
+ * internal: check spf.egress_ips against the sender's domain) lives in
+ * spf_policy.c.  Results go to msg->auth for mod_auth's
+ * Authentication-Results header.
+ *
+ * XXX: libspf2 keeps TXT data as C strings, so a record with a NUL byte
+ * reaches the grammar check cut short at the NUL (RFC 7208 wants
+ * permerror); RFC 7208 suite tests a-null and mx-null fail for it.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <arpa/nameser.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <spf2/spf.h>
+#include <spf2/spf_dns_resolv.h>
+#include <spf2/spf_dns_zone.h>
+
+#include "outpost/log.h"
+#include "outpost/module.h"
+#include "outpost/spf.h"
+
+#define SPF_PENDING_MAX 10
+#define SPF_NAME_MAX	256
+
+/* One check in progress on this thread. */
+struct spf_run {
+	const struct op_spf_limits *lim;
+	struct timespec deadline;
+	bool have_deadline;
+	unsigned terms, voids, records;
+	/* Names whose A/AAAA lookups belong to the mx or ptr term that
+	 * listed them (not terms of their own), in the order libspf2 asks. */
+	char pending[SPF_PENDING_MAX][SPF_NAME_MAX];
+	unsigned npending, ipending;
+	/* A limit or error that decides the result whatever libspf2 says. */
+	enum op_spf_result forced;
+	bool stopped;
+	bool dns_error;
+	char problem[200];
+	SPF_request_t *req;
+	const char *ip, *sender, *helo; /* the check's arguments */
+	bool use_helo;
+	sigjmp_buf jb;
+};
+
+static __thread struct spf_run *spf_cur;
+
+struct op_spf_engine {
+	struct op_spf_limits lim;
+	SPF_dns_server_t layer;	 /* ours: counting, records, explanations */
+	SPF_dns_server_t *below; /* the resolver, or a zone (not ours) */
+	bool own_below;
+	SPF_server_t *server;
+};
+
+struct op_spf_zone {
+	SPF_dns_server_t *dns;
+};
+
+/* ---- libspf2's logging ------------------------------------------------ */
+
+static void spf_on_error(const char *file, int line, const char *msg) __attribute__((noreturn));
+
+static void spf_on_error(const char *file, int line, const char *msg)
+{
+	struct spf_run *run = spf_cur;
+
+	op_log_error("spf: libspf2 internal error at %s:%d: %s", file ? file : "?", line, msg);
+	if (run != NULL)
+		siglongjmp(run->jb, 1);
+	/* Only reachable from engine setup, which always runs under a run. */
+	abort();
+}
+
+static void spf_on_warning(const char *file, int line, const char *msg)
+{
+	op_log_debug("spf: libspf2: %s (%s:%d)", msg, file ? file : "?", line);
+}
+
+static void spf_on_info(const char *file, int line, const char *msg)
+{
+	(void)file;
+	(void)line;
+	op_log_debug("spf: libspf2: %s", msg);
+}
+
+static pthread_once_t spf_handlers_once = PTHREAD_ONCE_INIT;
+
+static void spf_handlers_install(void)
+{
+	SPF_error_handler = spf_on_error;
+	SPF_warning_handler = spf_on_warning;
+	SPF_info_handler = spf_on_info;
+	SPF_debug_handler = spf_on_info;
+}
+
+/* ---- the counting layer ----------------------------------------------- */
+
+/* Stop the check: the result is r whatever libspf2 concludes. */
+static void run_stop(struct spf_run *run, enum op_spf_result r, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void run_stop(struct spf_run *run, enum op_spf_result r, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (run->stopped)
+		return;
+	run->stopped = true;
+	run->forced = r;
+	va_start(ap, fmt);
+	vsnprintf(run->problem, sizeof(run->problem), fmt, ap);
+	va_end(ap);
+}
+
+static bool run_late(struct spf_run *run)
+{
+	struct timespec now;
+
+	if (!run->have_deadline)
+		return false;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (now.tv_sec != run->deadline.tv_sec)
+		return now.tv_sec > run->deadline.tv_sec;
+	return now.tv_nsec > run->deadline.tv_nsec;
+}
+
+/* SPF_dns_rr_free() does not accept NULL. */
+static void rr_free(SPF_dns_rr_t *rr)
+{
+	if (rr != NULL)
+		SPF_dns_rr_free(rr);
+}
+
+/* An answer that makes libspf2 give up at once (its temperror path). */
+static SPF_dns_rr_t *rr_giveup(SPF_dns_server_t *s, const char *domain, ns_type t)
+{
+	return SPF_dns_rr_new_init(s, domain, t, 0, TRY_AGAIN);
+}
+
+/* One more DNS-querying term; false when that is one too many. */
+static bool run_term(struct spf_run *run)
+{
+	if (++run->terms <= run->lim->max_dns_terms)
+		return true;
+	run_stop(run, OP_SPF_PERMERROR, "more than %u DNS-querying terms (RFC 7208 4.6.4)",
+		 run->lim->max_dns_terms);
+	return false;
+}
+
+/* One more void lookup; false when that is one too many. */
+static bool run_void(struct spf_run *run, const char *name)
+{
+	if (++run->voids <= run->lim->max_void)
+		return true;
+	run_stop(run, OP_SPF_PERMERROR, "more than %u void lookups (RFC 7208 4.6.4), last %.120s",
+		 run->lim->max_void, name);
+	return false;
+}
+
+static bool rr_void(const SPF_dns_rr_t *rr)
+{
+	return rr->herrno == HOST_NOT_FOUND || rr->herrno == NO_DATA ||
+	       (rr->herrno == NETDB_SUCCESS && rr->num_rr == 0);
+}
+
+/* Remember the names an mx or ptr answer lists: their address lookups
+ * come next and are part of that term. */
+static void run_pending(struct spf_run *run, const SPF_dns_rr_t *rr)
+{
+	run->npending = run->ipending = 0;
+	for (int i = 0; i < rr->num_rr && run->npending < SPF_PENDING_MAX; i++) {
+		const char *n = rr->rr_type == ns_t_mx ? rr->rr[i]->mx : rr->rr[i]->ptr;
+
+		snprintf(run->pending[run->npending++], SPF_NAME_MAX, "%s", n);
+	}
+}
+
+/* Whether this A/AAAA lookup is the next address lookup of an mx or ptr
+ * term.  XXX: a later "a:NAME" term naming the very next pending name of
+ * an mx that stopped early (a match inside an include that then did not
+ * match) is taken for part of the mx: it goes uncounted. */
+static bool run_is_sub(struct spf_run *run, const char *domain, ns_type t)
+{
+	if ((t == ns_t_a || t == ns_t_aaaa) && run->ipending < run->npending &&
+	    strcasecmp(domain, run->pending[run->ipending]) == 0) {
+		run->ipending++;
+		return true;
+	}
+	run->npending = run->ipending = 0;
+	return false;
+}
+
+/* Address records of name (A for an IPv4 client, AAAA for IPv6),
+ * void-counted; NULL when a limit stopped the check. */
+static SPF_dns_rr_t *addr_lookup(SPF_dns_server_t *s, struct spf_run *run, const char *name,
+				 bool v6)
+{
+	SPF_dns_rr_t *rr = SPF_dns_lookup(s->layer_below, name, v6 ? ns_t_aaaa : ns_t_a, 1);
+
+	if (rr != NULL && rr->herrno == TRY_AGAIN) {
+		run->dns_error = true;
+		snprintf(run->problem, sizeof(run->problem), "DNS lookup failed: %.100s", name);
+	} else if (rr != NULL && rr_void(rr) && !run_void(run, name)) {
+		rr_free(rr);
+		return NULL;
+	}
+	return rr;
+}
+
+/* The answer to an exists term that stands for "a/0" or "mx/0" (see
+ * op_spf_record_normalize()): any address of the name (a), or of any of
+ * its MX hosts (mx), matches. */
+static SPF_dns_rr_t *cidr0_lookup(SPF_dns_server_t *s, struct spf_run *run, const char *domain,
+				  ns_type t)
+{
+	char name[SPF_NAME_MAX], kind[4];
+	size_t n = strlen(domain), sl = strlen(OP_SPF_CIDR0_SUFFIX);
+	const char *dot;
+	SPF_dns_rr_t *mx, *rr = NULL;
+
+	/* domain = NAME.KIND.outpost-cidr0.invalid, KIND in a4 a6 mx4 mx6 */
+	if (n < sl + 4 || n - sl - 1 >= sizeof(name))
+		return rr_giveup(s, domain, t);
+	memcpy(name, domain, n - sl - 1);
+	name[n - sl - 1] = '\0';
+	dot = strrchr(name, '.');
+	if (dot == NULL || strlen(dot + 1) >= sizeof(kind))
+		return rr_giveup(s, domain, t);
+	snprintf(kind, sizeof(kind), "%s", dot + 1);
+	name[dot - name] = '\0';
+	if (kind[0] == 'a')
+		return addr_lookup(s, run, name, kind[1] == '6') ?: rr_giveup(s, domain, t);
+	mx = SPF_dns_lookup(s->layer_below, name, ns_t_mx, 1);
+	if (mx == NULL || mx->herrno == TRY_AGAIN || (rr_void(mx) && !run_void(run, name)) ||
+	    (unsigned)mx->num_rr > run->lim->max_names) {
+		if (mx != NULL && (unsigned)mx->num_rr > run->lim->max_names)
+			run_stop(run, OP_SPF_PERMERROR, "%.100s has more than %u MX names", name,
+				 run->lim->max_names);
+		rr_free(mx);
+		return rr_giveup(s, domain, t);
+	}
+	for (int i = 0; i < mx->num_rr; i++) {
+		rr_free(rr);
+		rr = addr_lookup(s, run, mx->rr[i]->mx, kind[2] == '6');
+		if (rr == NULL || rr->herrno == TRY_AGAIN || rr->num_rr > 0)
+			break;
+	}
+	rr_free(mx);
+	return rr ? rr : SPF_dns_rr_new_nxdomain(s, domain);
+}
+
+/* Whether domain carries the cidr0 mark. */
+static bool is_cidr0(const char *domain)
+{
+	size_t n = strlen(domain), sl = strlen(OP_SPF_CIDR0_SUFFIX);
+
+	return n > sl && strcasecmp(domain + n - sl, OP_SPF_CIDR0_SUFFIX) == 0;
+}
+
+static SPF_dns_rr_t *layer_lookup(SPF_dns_server_t *s, const char *domain, ns_type t, int cache)
+{
+	struct spf_run *run = spf_cur;
+	SPF_dns_rr_t *rr;
+	bool sub;
+
+	if (run == NULL)
+		return SPF_dns_lookup(s->layer_below, domain, t, cache);
+	if (run->stopped)
+		return rr_giveup(s, domain, t);
+	if (run_late(run)) {
+		run_stop(run, OP_SPF_TEMPERROR, "check took longer than spf.timeout");
+		return rr_giveup(s, domain, t);
+	}
+	sub = run_is_sub(run, domain, t);
+	if (!sub && !run_term(run))
+		return rr_giveup(s, domain, t);
+	if (is_cidr0(domain))
+		return cidr0_lookup(s, run, domain, t);
+	if (!op_spf_domain_valid(domain, false)) {
+		/* Not a name DNS can hold: no data (as pyspf does). */
+		if (!run_void(run, domain))
+			return rr_giveup(s, domain, t);
+		return SPF_dns_rr_new_nxdomain(s, domain);
+	}
+	rr = SPF_dns_lookup(s->layer_below, domain, t, cache);
+	if (rr == NULL)
+		return rr_giveup(s, domain, t);
+	if (rr->herrno == TRY_AGAIN) {
+		run->dns_error = true;
+		snprintf(run->problem, sizeof(run->problem), "DNS lookup failed: %.60s %s", domain,
+			 SPF_strrrtype(t));
+		return rr;
+	}
+	if (rr_void(rr) && !run_void(run, domain)) {
+		rr_free(rr);
+		return rr_giveup(s, domain, t);
+	}
+	if (t == ns_t_mx && rr->herrno == NETDB_SUCCESS) {
+		if ((unsigned)rr->num_rr > run->lim->max_names) {
+			run_stop(run, OP_SPF_PERMERROR,
+				 "%.100s has more than %u MX names (RFC 7208 4.6.4)", domain,
+				 run->lim->max_names);
+			rr_free(rr);
+			return rr_giveup(s, domain, t);
+		}
+		run_pending(run, rr);
+	} else if (t == ns_t_ptr && rr->herrno == NETDB_SUCCESS) {
+		/* RFC 7208 5.5: names past the 10th are ignored. */
+		if ((unsigned)rr->num_rr > run->lim->max_names)
+			rr->num_rr = (int)run->lim->max_names;
+		run_pending(run, rr);
+	}
+	return rr;
+}
+
+/* How many of rr's TXT strings are SPF version 1 records; *idx_r gets the
+ * last one. */
+static int spf_records(const SPF_dns_rr_t *rr, int *idx_r)
+{
+	int n = 0;
+
+	for (int i = 0; i < rr->num_rr; i++) {
+		const char *txt = rr->rr[i]->txt;
+
+		if (strncasecmp(txt, "v=spf1", 6) == 0 && (txt[6] == ' ' || txt[6] == '\0')) {
+			n++;
+			*idx_r = i;
+		}
+	}
+	return n;
+}
+
+static SPF_errcode_t get_fail(SPF_response_t *resp, SPF_result_t r, SPF_errcode_t e)
+{
+	resp->result = r;
+	resp->reason = SPF_REASON_FAILURE;
+	resp->err = e;
+	return e;
+}
+
+/* libspf2's get_spf hook: fetch, select, check and compile the record of
+ * req->cur_dom.  The first call of a check is the checked domain; later
+ * ones are include and redirect terms, counted as such. */
+static SPF_errcode_t layer_get_spf(SPF_server_t *srv, SPF_request_t *req, SPF_response_t *resp,
+				   SPF_record_t **recp)
+{
+	struct spf_run *run = spf_cur;
+	const char *dom = req->cur_dom, *why;
+	SPF_dns_server_t *below = srv->resolver->layer_below;
+	SPF_dns_rr_t *rr;
+	SPF_errcode_t err;
+	struct op_buf norm;
+	unsigned nmech = 0;
+	int idx = 0, n;
+
+	*recp = NULL;
+	if (run == NULL || run->stopped)
+		return get_fail(resp, SPF_RESULT_TEMPERROR, SPF_E_DNS_ERROR);
+	if (run->records++ > 0 && !run_term(run))
+		return get_fail(resp, SPF_RESULT_PERMERROR, SPF_E_BIG_DNS);
+	run->npending = run->ipending = 0;
+	if (!op_spf_domain_valid(dom, false))
+		return get_fail(resp, SPF_RESULT_NONE, SPF_E_NOT_SPF);
+	if (run_late(run)) {
+		run_stop(run, OP_SPF_TEMPERROR, "check took longer than spf.timeout");
+		return get_fail(resp, SPF_RESULT_TEMPERROR, SPF_E_DNS_ERROR);
+	}
+	rr = SPF_dns_lookup(below, dom, ns_t_txt, 1);
+	if (rr == NULL || rr->herrno == TRY_AGAIN || rr->herrno == NO_RECOVERY) {
+		rr_free(rr);
+		run->dns_error = true;
+		snprintf(run->problem, sizeof(run->problem), "DNS lookup failed: %.100s TXT", dom);
+		return get_fail(resp, SPF_RESULT_TEMPERROR, SPF_E_DNS_ERROR);
+	}
+	if (rr_void(rr)) {
+		rr_free(rr);
+		if (!run_void(run, dom))
+			return get_fail(resp, SPF_RESULT_PERMERROR, SPF_E_BIG_DNS);
+		return get_fail(resp, SPF_RESULT_NONE, SPF_E_NOT_SPF);
+	}
+	n = spf_records(rr, &idx);
+	if (n != 1) {
+		rr_free(rr);
+		if (n == 0)
+			return get_fail(resp, SPF_RESULT_NONE, SPF_E_NOT_SPF);
+		snprintf(run->problem, sizeof(run->problem), "%.100s has %d SPF records", dom, n);
+		return get_fail(resp, SPF_RESULT_PERMERROR, SPF_E_MULTIPLE_RECORDS);
+	}
+	if (!op_spf_record_valid(rr->rr[idx]->txt, &why)) {
+		snprintf(run->problem, sizeof(run->problem), "SPF record of %.100s: %s", dom, why);
+		rr_free(rr);
+		return get_fail(resp, SPF_RESULT_PERMERROR, SPF_E_SYNTAX);
+	}
+	op_buf_init(&norm, 4096);
+	if (op_spf_record_normalize(rr->rr[idx]->txt, req->client_ver == AF_INET6, &norm, &nmech) <
+	    0) {
+		snprintf(run->problem, sizeof(run->problem), "SPF record of %.100s too long", dom);
+		rr_free(rr);
+		op_buf_free(&norm);
+		return get_fail(resp, SPF_RESULT_PERMERROR, SPF_E_BIG_STRING);
+	}
+	rr_free(rr);
+	err = SPF_record_compile(srv, resp, recp, op_buf_str(&norm));
+	op_buf_free(&norm);
+	if (err != SPF_E_SUCCESS) {
+		snprintf(run->problem, sizeof(run->problem), "SPF record of %.100s: %s", dom,
+			 SPF_strerror(err));
+		if (*recp != NULL)
+			SPF_record_free(*recp);
+		*recp = NULL;
+		return get_fail(resp, SPF_RESULT_PERMERROR, err);
+	}
+	/* libspf2 silently drops the mechanisms past its 511-byte compiled
+	 * size (SPF_MAX_MECH_LEN) and would evaluate what is left, say a
+	 * record without its "-all".  XXX: such a record is valid; permerror
+	 * is the honest answer we can give with libspf2. */
+	if ((unsigned)(*recp)->num_mech != nmech) {
+		snprintf(
+		    run->problem, sizeof(run->problem),
+		    "SPF record of %.100s too large for libspf2 (%d of %u mechanisms compiled)",
+		    dom, (*recp)->num_mech, nmech);
+		SPF_record_free(*recp);
+		*recp = NULL;
+		return get_fail(resp, SPF_RESULT_PERMERROR, SPF_E_BIG_MECH);
+	}
+	return SPF_E_SUCCESS;
+}
+
+/* Expand the explanation text into *bufp; "" when it is not valid. */
+static SPF_errcode_t exp_expand(SPF_server_t *srv, const char *text, char **bufp, size_t *lenp)
+{
+	struct spf_run *run = spf_cur;
+	SPF_response_t *tmp;
+	SPF_macro_t *mac = NULL;
+	SPF_errcode_t err;
+	struct op_buf esc;
+
+	if (run == NULL || run->req == NULL || !op_spf_macro_string_valid(text, true))
+		return SPF_E_NOT_SPF;
+	/* libspf2's macro parser takes a space for a '%' (its records never
+	 * hold one inside a term); an explanation's spaces go in as "%_". */
+	op_buf_init(&esc, 4096);
+	for (const char *p = text; *p; p++)
+		if ((*p == ' ' ? op_buf_puts(&esc, "%_") : op_buf_putc(&esc, *p)) < 0)
+			break;
+	tmp = SPF_response_new(run->req);
+	if (tmp == NULL) {
+		op_buf_free(&esc);
+		return SPF_E_NO_MEMORY;
+	}
+	err = SPF_record_compile_macro(srv, tmp, &mac, op_buf_str(&esc));
+	op_buf_free(&esc);
+	if (err == SPF_E_SUCCESS)
+		err = SPF_record_expand_data(srv, run->req, tmp,
+					     (SPF_data_t *)((char *)mac + sizeof(*mac)),
+					     mac->macro_len, bufp, lenp);
+	if (mac != NULL)
+		SPF_macro_free(mac);
+	SPF_response_free(tmp);
+	return err;
+}
+
+/* libspf2's get_exp hook: the explanation at domain (already expanded).
+ * Not a term: not counted (RFC 7208 6.2).  Anything but exactly one TXT
+ * record that is a valid macro-string gives no explanation. */
+static SPF_errcode_t layer_get_exp(SPF_server_t *srv, const char *domain, char **bufp, size_t *lenp)
+{
+	struct spf_run *run = spf_cur;
+	SPF_dns_rr_t *rr;
+	SPF_errcode_t err;
+	char name[SPF_NAME_MAX];
+
+	if (run == NULL || run->stopped || !op_spf_domain_valid(domain, false) || run_late(run))
+		return SPF_E_NOT_SPF;
+	snprintf(name, sizeof(name), "%s", domain); /* domain may be *bufp */
+	rr = SPF_dns_lookup(srv->resolver->layer_below, name, ns_t_txt, 1);
+	if (rr == NULL)
+		return SPF_E_NOT_SPF;
+	err = SPF_E_NOT_SPF;
+	if (rr->herrno == NETDB_SUCCESS && rr->num_rr == 1)
+		err = exp_expand(srv, rr->rr[0]->txt, bufp, lenp);
+	rr_free(rr);
+	if (err != SPF_E_SUCCESS && *bufp != NULL && *lenp > 0)
+		(*bufp)[0] = '\0';
+	return err == SPF_E_SUCCESS ? err : SPF_E_NOT_SPF;
+}
+
+/* ---- engine ------------------------------------------------------------ */
+
+static int engine_build(struct op_spf_engine *e, struct op_spf_zone *zone, const char **err_r)
+{
+	if (zone != NULL) {
+		e->below = zone->dns;
+	} else {
+		e->below = SPF_dns_resolv_new(NULL, "resolv", 0);
+		e->own_below = true;
+	}
+	if (e->below == NULL)
+		return (*err_r = "cannot create the DNS resolver layer"), -1;
+	e->layer.destroy = NULL; /* ours: freed with the engine */
+	e->layer.lookup = layer_lookup;
+	e->layer.get_spf = layer_get_spf;
+	e->layer.get_exp = layer_get_exp;
+	e->layer.layer_below = e->below;
+	e->layer.name = "outpost-count";
+	e->server = SPF_server_new_dns(&e->layer, 0);
+	if (e->server == NULL)
+		return (*err_r = "cannot create the SPF server"), -1;
+	/* Our layer enforces RFC 7208's limits; libspf2's own counters (off by
+	 * one, not across includes) must never fire first. */
+	SPF_server_set_max_dns_mech(e->server, 1000);
+	SPF_server_set_max_dns_mx(e->server, 1000);
+	SPF_server_set_max_dns_ptr(e->server, 1000);
+	return 0;
+}
+
+int op_spf_engine_new(const struct op_spf_limits *lim, struct op_spf_zone *zone,
+		      struct op_spf_engine **e_r, const char **err_r)
+{
+	struct op_spf_engine *e = calloc(1, sizeof(*e));
+	struct spf_run run;
+	int r;
+
+	*e_r = e;
+	if (e == NULL)
+		return (*err_r = "out of memory"), -1;
+	pthread_once(&spf_handlers_once, spf_handlers_install);
+	e->lim = *lim;
+	memset(&run, 0, sizeof(run));
+	run.lim = &e->lim;
+	spf_cur = &run;
+	if (sigsetjmp(run.jb, 0) != 0) {
+		*err_r = "libspf2 failed to initialise";
+		r = -1;
+	} else {
+		r = engine_build(e, zone, err_r);
+	}
+	spf_cur = NULL;
+	if (r < 0)
+		op_spf_engine_free(e_r);
+	return r;
+}
+
+void op_spf_engine_free(struct op_spf_engine **ep)
+{
+	struct op_spf_engine *e;
+
+	if (ep == NULL || *ep == NULL)
+		return;
+	e = *ep;
+	if (e->server != NULL)
+		SPF_server_free(e->server);
+	if (e->own_below && e->below != NULL)
+		SPF_dns_free(e->below);
+	free(e);
+	*ep = NULL;
+}
+
+static enum op_spf_result spf_map(SPF_result_t r, const struct spf_run *run)
+{
+	switch (r) {
+	case SPF_RESULT_PASS:
+		return OP_SPF_PASS;
+	case SPF_RESULT_FAIL:
+		return OP_SPF_FAIL;
+	case SPF_RESULT_SOFTFAIL:
+		return OP_SPF_SOFTFAIL;
+	case SPF_RESULT_NEUTRAL:
+		return OP_SPF_NEUTRAL;
+	case SPF_RESULT_NONE:
+		return OP_SPF_NONE;
+	case SPF_RESULT_TEMPERROR:
+		return OP_SPF_TEMPERROR;
+	case SPF_RESULT_PERMERROR:
+		return OP_SPF_PERMERROR;
+	case SPF_RESULT_INVALID:
+	default:
+		/* libspf2's "(invalid)": a DNS error, or anything else. */
+		return run->dns_error ? OP_SPF_TEMPERROR : OP_SPF_PERMERROR;
+	}
+}
+
+/* The identity's domain, or NULL when it has none usable. */
+static const char *identity_domain(const char *sender, const char *helo, bool use_helo)
+{
+	const char *at;
+
+	if (use_helo || sender[0] == '\0')
+		return helo;
+	at = strrchr(sender, '@');
+	return at ? at + 1 : NULL;
+}
+
+/* Run libspf2 under the run; fills out. */
+static void check_run(struct op_spf_engine *e, struct spf_run *run, const char *ip,
+		      const char *sender, const char *helo, bool use_helo,
+		      struct op_spf_outcome *out)
+{
+	SPF_request_t *req = SPF_request_new(e->server);
+	SPF_response_t *resp = NULL;
+	char from[600];
+	const char *x;
+	bool v6;
+
+	/* RFC 7208 5: an IPv4-mapped IPv6 address is the IPv4 address. */
+	if (strncasecmp(ip, "::ffff:", 7) == 0 && strchr(ip + 7, '.') != NULL)
+		ip += 7;
+	v6 = strchr(ip, ':') != NULL;
+
+	run->req = req;
+	if (req == NULL) {
+		out->result = OP_SPF_TEMPERROR;
+		snprintf(out->problem, sizeof(out->problem), "out of memory");
+		return;
+	}
+	if (use_helo || sender[0] == '\0')
+		snprintf(from, sizeof(from), "postmaster@%s", helo);
+	else
+		snprintf(from, sizeof(from), "%s", sender);
+	if ((v6 ? SPF_request_set_ipv6_str(req, ip) : SPF_request_set_ipv4_str(req, ip)) !=
+		SPF_E_SUCCESS ||
+	    SPF_request_set_helo_dom(req, helo[0] ? helo : "unknown") != SPF_E_SUCCESS ||
+	    SPF_request_set_env_from(req, from) != SPF_E_SUCCESS) {
+		out->result = OP_SPF_PERMERROR;
+		snprintf(out->problem, sizeof(out->problem), "cannot use client address %.60s", ip);
+	} else {
+		SPF_request_query_mailfrom(req, &resp);
+		out->result = resp ? spf_map(SPF_response_result(resp), run) : OP_SPF_TEMPERROR;
+		x = resp ? SPF_response_get_explanation(resp) : NULL;
+		if (out->result == OP_SPF_FAIL && x != NULL)
+			snprintf(out->explanation, sizeof(out->explanation), "%s", x);
+	}
+	if (resp != NULL)
+		SPF_response_free(resp);
+	SPF_request_free(req);
+	run->req = NULL;
+}
+
+/* Run the check under a jump target for libspf2's error handler.  Only
+ * run's fields are read after sigsetjmp() returns the second time. */
+static void check_guarded(struct op_spf_engine *e, struct spf_run *run, struct op_spf_outcome *out)
+{
+	spf_cur = run;
+	if (sigsetjmp(run->jb, 0) == 0) {
+		check_run(e, run, run->ip, run->sender, run->helo, run->use_helo, out);
+	} else {
+		/* libspf2 hit an internal error: its request is lost. */
+		snprintf(run->problem, sizeof(run->problem), "libspf2 internal error");
+		run->stopped = true;
+		run->forced = OP_SPF_TEMPERROR;
+	}
+	spf_cur = NULL;
+}
+
+void op_spf_check(struct op_spf_engine *e, const char *ip, const char *sender, const char *helo,
+		  bool use_helo, struct op_spf_outcome *out)
+{
+	struct spf_run *run = calloc(1, sizeof(*run));
+	const char *dom;
+
+	helo = helo ? helo : "";
+	dom = identity_domain(sender, helo, use_helo);
+	memset(out, 0, sizeof(*out));
+	if (run == NULL) {
+		out->result = OP_SPF_TEMPERROR;
+		snprintf(out->problem, sizeof(out->problem), "out of memory");
+		return;
+	}
+	/* RFC 7208 4.3: a malformed domain, or none, gives "none". */
+	if (dom == NULL || !op_spf_domain_valid(dom, true)) {
+		out->result = OP_SPF_NONE;
+		free(run);
+		return;
+	}
+	run->lim = &e->lim;
+	run->ip = ip;
+	run->sender = sender;
+	run->helo = helo;
+	run->use_helo = use_helo;
+	if (e->lim.timeout_ms > 0) {
+		clock_gettime(CLOCK_MONOTONIC, &run->deadline);
+		run->deadline.tv_sec += e->lim.timeout_ms / 1000;
+		run->deadline.tv_nsec += (e->lim.timeout_ms % 1000) * 1000000L;
+		if (run->deadline.tv_nsec >= 1000000000L) {
+			run->deadline.tv_sec++;
+			run->deadline.tv_nsec -= 1000000000L;
+		}
+		run->have_deadline = true;
+	}
+	check_guarded(e, run, out);
+	if (run->stopped)
+		out->result = run->forced;
+	if (out->result == OP_SPF_TEMPERROR || out->result == OP_SPF_PERMERROR)
+		snprintf(out->problem, sizeof(out->problem), "%s", run->problem);
+	out->terms = run->terms;
+	out->voids = run->voids;
+	free(run);
+}
+
+/* ---- test zones ---------------------------------------------------------- */
+
+static ns_type zone_type(const char *t)
+{
+	static const struct {
+		const char *name;
+		ns_type type;
+	} types[] = {{"A", ns_t_a},	{"AAAA", ns_t_aaaa}, {"MX", ns_t_mx},
+		     {"PTR", ns_t_ptr}, {"TXT", ns_t_txt},   {"ANY", ns_t_any}};
+
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+		if (strcasecmp(types[i].name, t) == 0)
+			return types[i].type;
+	return ns_t_invalid;
+}
+
+int op_spf_zone_new(struct op_spf_zone **z_r, const char **err_r)
+{
+	struct op_spf_zone *z = calloc(1, sizeof(*z));
+
+	*z_r = z;
+	if (z == NULL)
+		return (*err_r = "out of memory"), -1;
+	pthread_once(&spf_handlers_once, spf_handlers_install);
+	z->dns = SPF_dns_zone_new(NULL, "zone", 0);
+	if (z->dns == NULL) {
+		op_spf_zone_free(z_r);
+		return (*err_r = "cannot create the zone"), -1;
+	}
+	return 0;
+}
+
+int op_spf_zone_add(struct op_spf_zone *z, const char *name, const char *type, const char *data,
+		    const char **err_r)
+{
+	ns_type t = zone_type(type);
+
+	if (t == ns_t_invalid || t == ns_t_any)
+		return (*err_r = "unknown record type"), -1;
+	if (SPF_dns_zone_add_str(z->dns, name, t, NETDB_SUCCESS, data) != SPF_E_SUCCESS)
+		return (*err_r = "record data not accepted"), -1;
+	return 0;
+}
+
+int op_spf_zone_timeout(struct op_spf_zone *z, const char *name, const char *type,
+			const char **err_r)
+{
+	ns_type t = zone_type(type);
+
+	if (t == ns_t_invalid)
+		return (*err_r = "unknown record type"), -1;
+	if (SPF_dns_zone_add_str(z->dns, name, t, TRY_AGAIN, NULL) != SPF_E_SUCCESS)
+		return (*err_r = "record not accepted"), -1;
+	return 0;
+}
+
+void op_spf_zone_free(struct op_spf_zone **zp)
+{
+	if (zp == NULL || *zp == NULL)
+		return;
+	if ((*zp)->dns != NULL)
+		SPF_dns_free((*zp)->dns);
+	free(*zp);
+	*zp = NULL;
+}
+
+/* ---- the spf module ------------------------------------------------------ */
+
+struct spf_state {
+	struct op_spf_engine *engine;
+	struct op_spf_zone *zone; /* spf.test_zone, or NULL */
+	struct op_spf_egress egress;
+};
+
+static bool mod_spf_enabled(const struct op_config *cfg)
+{
+	return cfg->spf_enabled;
+}
+
+static int mod_spf_init(struct op_config *cfg, const void *raw, void **state_r, char *err,
+			size_t errsize)
+{
+	struct spf_state *st = calloc(1, sizeof(*st));
+	struct op_spf_limits lim;
+	const char *why;
+
+	*state_r = st;
+	if (st == NULL)
+		return snprintf(err, errsize, "%s: out of memory", cfg->path), -1;
+	lim.max_dns_terms = (unsigned)cfg->spf_max_dns_terms;
+	lim.max_void = (unsigned)cfg->spf_max_void_lookups;
+	lim.max_names = (unsigned)cfg->spf_max_names;
+	lim.timeout_ms = cfg->spf_timeout_ms;
+	if (op_spf_egress_parse(cfg, &st->egress, err, errsize) < 0)
+		return -1;
+	if (cfg->spf_test_zone[0] && (op_spf_zone_new(&st->zone, &why) < 0 ||
+				      op_spf_zone_load(st->zone, cfg->spf_test_zone, &why) < 0))
+		return snprintf(err, errsize, "%s: spf.test_zone: %s", cfg->path, why), -1;
+	if (op_spf_engine_new(&lim, st->zone, &st->engine, &why) < 0)
+		return snprintf(err, errsize, "%s: spf: %s", cfg->path, why), -1;
+	return 0;
+}
+
+static void mod_spf_fini(void *state)
+{
+	struct spf_state *st = state;
+
+	if (st == NULL)
+		return;
+	op_spf_engine_free(&st->engine);
+	op_spf_zone_free(&st->zone);
+	free(st);
+}
+
+/* Nothing to decide at HELO; the hook is there so that the MTA sends the
+ * HELO name (conn->helo) at all. */
+static void mod_spf_helo(struct op_ctx *ctx, struct op_verdict *v)
+{
+	(void)ctx;
+	(void)v;
+}
+
+/* External mail: check the sender; internal mail: check our egress
+ * addresses against the sender's domain (spf_policy.c). */
+static void mod_spf_mail(struct op_ctx *ctx, struct op_verdict *v)
+{
+	struct spf_state *st = ctx->state;
+
+	if (op_msg_internal(ctx->msg))
+		op_spf_outbound(ctx, st->engine, &st->egress, v);
+	else
+		op_spf_external(ctx, st->engine, v);
+}
+
+const struct op_module mod_spf = {
+    .name = "spf",
+    .enabled = mod_spf_enabled,
+    .init = mod_spf_init,
+    .fini = mod_spf_fini,
+    .reply_stages = OP_STAGE_BIT(OP_STAGE_MAIL),
+    .hook =
+	{
+	    [OP_STAGE_HELO] = mod_spf_helo,
+	    [OP_STAGE_MAIL] = mod_spf_mail,
+	},
+};
