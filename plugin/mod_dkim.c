@@ -10,10 +10,11 @@
  * was built (dkim_index.c), never here.  Every message that is not signed
  * says why in the summary line (dkim=skip reason="...").
  *
- * Limits: OP_DKIM_MAX_SIGS signatures per message; a body line over 998
- * octets (RFC 5322) is not signed or is refused (dkim.on_long_lines),
- * because the MTA's SMTP client rewraps it after signing and the
- * signature would fail at the receiver.
+ * Limits: OP_DKIM_MAX_SIGS signatures per message.  A line over 998 octets
+ * (RFC 5322; dkim.wrap_length) is broken by the MTA's SMTP client after
+ * signing, which would make the signature fail at the receiver: per
+ * dkim.on_long_lines the message is not signed, refused, or signed as the
+ * MTA will send it (dkim_wrap.c, Postfix's rule).
  */
 #include "config.h"
 
@@ -28,12 +29,11 @@
 #include "outpost/dkim_keyload.h"
 #include "outpost/dns.h"
 #include "outpost/dkim_sign.h"
+#include "outpost/dkim_wrap.h"
 #include "outpost/log.h"
 #include "outpost/module.h"
 #include "outpost/pipeline.h"
 #include "outpost/pool.h"
-
-#define DKIM_LINE_MAX 998
 
 struct dkim_state {
 	struct op_dkim_index *idx;
@@ -48,6 +48,8 @@ struct dkim_msg {
 	char domain[256];
 	size_t line_len;    /* octets since the last LF, across chunks */
 	bool long_line;
+	bool wrap;          /* dkim.on_long_lines = wrap: hash lines as the MTA breaks them */
+	struct op_dkim_wrap wrapper;
 };
 
 static bool mod_dkim_enabled(const struct op_config *cfg)
@@ -249,17 +251,13 @@ static bool dkim_long_header(const struct op_config *cfg, const struct op_msg *m
 {
 	for (size_t i = 0; i < m->nhdrs; i++) {
 		const struct op_header *h = &m->hdrs[i];
-		size_t line = strlen(h->name) + 1; /* "Name:" starts the first line */
 		bool signed_hdr = false;
 
 		for (size_t j = 0; j < cfg->dkim_headers.n && !signed_hdr; j++)
 			signed_hdr = strcasecmp(cfg->dkim_headers.v[j], h->name) == 0;
-		for (size_t k = 0; signed_hdr && k < h->value_len; k++) {
-			if (h->value[k] == '\n')
-				line = 0;
-			else if (h->value[k] != '\r' && ++line > DKIM_LINE_MAX)
-				return true;
-		}
+		if (signed_hdr && op_dkim_wrap_header_needed(strlen(h->name), h->value,
+							     (size_t)cfg->dkim_wrap_length))
+			return true;
 	}
 	return false;
 }
@@ -296,7 +294,9 @@ static void mod_dkim_eoh(struct op_ctx *ctx, struct op_verdict *v)
 		op_msg_summary(m, ctx->modidx, "dkim=skip reason=\"no key for %s\"", dm->domain);
 		return;
 	}
-	dm->long_line = dkim_long_header(cfg, m);
+	dm->wrap = cfg->dkim_on_long_lines == 2;
+	op_dkim_wrap_init(&dm->wrapper, (size_t)cfg->dkim_wrap_length);
+	dm->long_line = !dm->wrap && dkim_long_header(cfg, m);
 	if (dkim_start(ctx, dm, &err) < 0) {
 		op_log_error("%s: dkim: cannot start signing for %s: %s", m->queue_id, dm->domain, err);
 		op_msg_summary(m, ctx->modidx, "dkim=error reason=\"%s\"", err);
@@ -306,25 +306,37 @@ static void mod_dkim_eoh(struct op_ctx *ctx, struct op_verdict *v)
 
 /* Track line lengths across chunks: octets between LFs, CRs not counted
  * (the 998 of RFC 5322 excludes the CRLF). */
-static void dkim_lines(struct dkim_msg *dm, const unsigned char *p, size_t n)
+static void dkim_lines(struct dkim_msg *dm, const unsigned char *p, size_t n, size_t limit)
 {
 	for (size_t i = 0; i < n; i++) {
 		if (p[i] == '\n')
 			dm->line_len = 0;
-		else if (p[i] != '\r' && ++dm->line_len > DKIM_LINE_MAX)
+		else if (p[i] != '\r' && ++dm->line_len > limit)
 			dm->long_line = true;
 	}
+}
+
+static int dkim_body_sink(void *arg, const void *data, size_t n, const char **err_r)
+{
+	return op_dkim_signer_body(arg, data, n, err_r);
 }
 
 static void mod_dkim_body(struct op_ctx *ctx, struct op_verdict *v)
 {
 	struct dkim_msg *dm = ctx->msg->mod_msg[ctx->modidx];
 	const char *err;
+	int r;
 
 	if (dm == NULL || dm->signer == NULL)
 		return;
-	dkim_lines(dm, ctx->body, ctx->bodylen);
-	if (op_dkim_signer_body(dm->signer, ctx->body, ctx->bodylen, &err) < 0) {
+	if (dm->wrap)
+		r = op_dkim_wrap_feed(&dm->wrapper, ctx->body, ctx->bodylen, dkim_body_sink,
+				      dm->signer, &err);
+	else {
+		dkim_lines(dm, ctx->body, ctx->bodylen, (size_t)ctx->cfg->dkim_wrap_length);
+		r = op_dkim_signer_body(dm->signer, ctx->body, ctx->bodylen, &err);
+	}
+	if (r < 0) {
 		op_log_error("%s: dkim: body hash: %s", ctx->msg->queue_id, err);
 		op_dkim_signer_free(&dm->signer);
 		op_msg_summary(ctx->msg, ctx->modidx, "dkim=error reason=\"%s\"", err);
@@ -350,6 +362,21 @@ static void dkim_summary(struct op_msg *m, size_t modidx, const struct dkim_msg 
 	op_msg_summary(m, modidx, "dkim=sign d=%s s=%s a=%s", dm->keys[0].domain, sels, algs);
 }
 
+/* Header values as the MTA's SMTP client will break them (wrap mode). */
+static int dkim_wrap_headers(struct op_ctx *ctx, struct op_header *hdrs, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		const char *w = op_dkim_wrap_header(ctx->msg->pool, strlen(hdrs[i].name),
+						    hdrs[i].value, (size_t)ctx->cfg->dkim_wrap_length);
+
+		if (w == NULL)
+			return -1;
+		hdrs[i].value = w;
+		hdrs[i].value_len = strlen(w);
+	}
+	return 0;
+}
+
 static void mod_dkim_eom(struct op_ctx *ctx, struct op_verdict *v)
 {
 	struct op_msg *m = ctx->msg;
@@ -361,16 +388,19 @@ static void mod_dkim_eom(struct op_ctx *ctx, struct op_verdict *v)
 	if (dm == NULL || dm->signer == NULL)
 		return;
 	if (dm->long_line) {
-		op_msg_summary(m, ctx->modidx, "dkim=skip reason=\"line over %d octets\"",
-			       DKIM_LINE_MAX);
+		op_msg_summary(m, ctx->modidx, "dkim=skip reason=\"line over %lld octets\"",
+			       ctx->cfg->dkim_wrap_length);
 		if (ctx->cfg->dkim_on_long_lines == 1)
 			op_verdict_set(v, OP_ACT_REJECT, "550", "5.6.0",
 				       "line longer than 998 octets (RFC 5322); fold headers, encode the body");
 		return;
 	}
-	if (op_msg_final_headers(m, &hdrs, &nhdrs) < 0 ||
+	hdrs = NULL;
+	err = "out of memory";
+	if ((dm->wrap && op_dkim_wrap_finish(&dm->wrapper, dkim_body_sink, dm->signer, &err) < 0) ||
+	    op_msg_final_headers(m, &hdrs, &nhdrs) < 0 ||
+	    (dm->wrap && dkim_wrap_headers(ctx, hdrs, nhdrs) < 0) ||
 	    op_dkim_signer_finish(dm->signer, hdrs, nhdrs, &err) < 0) {
-		err = hdrs ? err : "out of memory";
 		op_log_error("%s: dkim: signing for %s failed: %s", m->queue_id, dm->domain, err);
 		op_msg_summary(m, ctx->modidx, "dkim=error reason=\"%s\"", err);
 		op_verdict_error(v, ctx->cfg, OP_ERR_INTERNAL, "3.0", "signing failed");

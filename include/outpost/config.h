@@ -104,7 +104,8 @@ struct op_config {
 	long long dkim_minimum_key_bits;
 	long long dkim_signature_ttl_ms;
 	int dkim_on_multiple_from;       /* 0 skip, 1 reject */
-	int dkim_on_long_lines;          /* 0 skip, 1 reject */
+	int dkim_on_long_lines;          /* 0 skip, 1 reject, 2 wrap */
+	long long dkim_wrap_length;
 	bool dkim_check_dns;
 	bool dkim_multiple_signatures;
 

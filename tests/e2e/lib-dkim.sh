@@ -32,8 +32,10 @@ dkim_zone() {
 # dkim_message NAME FROM: write $E2E_T/NAME.eml, one of the test cases:
 # plain, empty-body, 8bit, long-headers (40 folded References lines and an
 # unsigned 3,000-octet header), big (5 MB), long-line (a 1,000-octet body
-# line), long-subject (a 1,200-octet Subject), two-from; anything else is a
-# plain message.  LF line ends.
+# line), long-lines (lines of 999 to 5,000 octets around Postfix's breaks
+# and queue record size, one starting with a dot), long-subject (a
+# 1,200-octet Subject), two-from; anything else is a plain message.  LF
+# line ends.
 dkim_message() {
 	local name=$1 from=$2 i
 	{
@@ -54,6 +56,13 @@ dkim_message() {
 		empty-body) ;;
 		8bit) printf 'Grüße aus Köln, ünïcödé.\n\ttabbed   line  \n\n\n' ;;
 		long-line) head -c 1000 /dev/zero | tr '\0' 'x'; printf '\n' ;;
+		long-lines)
+			# around Postfix's 998-octet breaks and its 2048-octet queue records
+			for n in 999 1995 1996 1997 2047 2048 2049 4096 5000; do
+				head -c "$n" /dev/zero | tr '\0' 'y'; printf '\n'
+			done
+			printf '.%s\n' "$(head -c 1500 /dev/zero | tr '\0' 'd')"
+			printf 'short\n' ;;
 		big) head -c 3900000 /dev/urandom | base64 -w 76 ;;
 		*) printf 'Hello,\n\nplain text.\n' ;;
 		esac

@@ -8,7 +8,8 @@
 # submission (sendmail command), relaxed and (after a reload) simple
 # canonicalization; not signed: a 1,000-octet body line (Postfix would
 # rewrap it), a signed header line over 998 octets (likewise), two From
-# headers, a domain without keys.
+# headers, a domain without keys; and with dkim.on_long_lines = wrap, long
+# body and header lines signed as Postfix breaks them, which verify.
 set -eu
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-dkim.sh"
@@ -24,10 +25,10 @@ check_eq "key file mode" "$(stat -c %a "$E2E_T/keys/example.test.rsa.pem")" 600
 start_netns_dns "$ns" "$E2E_T/zones"
 use_netns "$ns"
 
-write_conf() { # CANON
+write_conf() { # CANON [ON_LONG_LINES]
 	cat >"$E2E_T/outpost.conf" <<CONF
 milter: { socket = "inet:$op@127.0.0.1"; };
-dkim: { enabled = true; check_dns = true; canonicalization = "$1";
+dkim: { enabled = true; check_dns = true; canonicalization = "$1"; on_long_lines = "${2:-skip}";
   keys = ( { domain = "example.test"; selector = "rsa"; key = "$E2E_T/keys/example.test.rsa.pem"; },
            { domain = "example.test"; selector = "ed"; key = "$E2E_T/keys/example.test.ed.pem"; },
            { domain = "example.test"; selector = "stale"; key = "$E2E_T/keys/example.test.stale.pem"; } ); };
@@ -87,6 +88,18 @@ check_match "reload to simple/simple" "$(cat "$OUTPOST_LOG")" "generation 2 .* i
 send_and_verify simple-plain alice@example.test 2
 send_and_verify 8bit alice@example.test 2
 send_and_verify long-headers alice@example.test 2
+# Long lines signed as Postfix's SMTP client breaks them: they verify.
+write_conf relaxed/relaxed wrap
+reload_outpost
+for i in $(seq 50); do grep -q "generation 3 .* is active" "$OUTPOST_LOG" && break; sleep 0.1; done
+send_and_verify long-line alice@example.test 2
+send_and_verify long-lines alice@example.test 2
+send_and_verify long-subject alice@example.test 2
+write_conf simple/simple wrap
+reload_outpost
+for i in $(seq 50); do grep -q "generation 4 .* is active" "$OUTPOST_LOG" && break; sleep 0.1; done
+send_and_verify long-lines alice@example.test 2
+send_and_verify long-subject alice@example.test 2
 check_match "simple/simple used" "$(grep -h '^DKIM-Signature' -A2 "$(newest_dump "$E2E_T/dump")")" 'c=simple/simple'
 check_eq "messages left in Postfix's queue" "$(postfix_queue_count mx)" 0
 stop_outpost 15 || true
