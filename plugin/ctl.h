@@ -17,6 +17,10 @@ struct ctl_opts {
 
 int ctl_keygen(const struct ctl_opts *o, int argc, char **argv);
 int ctl_keycheck(const struct ctl_opts *o, int argc, char **argv);
+int ctl_rate(const struct ctl_opts *o, int argc, char **argv);  /* ctl_rate.c */
+int ctl_hold(const struct ctl_opts *o, int argc, char **argv);  /* ctl_rate.c */
+int ctl_unsub(const struct ctl_opts *o, int argc, char **argv);  /* ctl_track.c */
+int ctl_trace(const struct ctl_opts *o, int argc, char **argv);  /* ctl_track.c */
 
 /* Print s as a JSON string (quotes included) on stdout. */
 void ctl_json_str(const char *s);

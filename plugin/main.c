@@ -30,6 +30,7 @@
 
 #include "daemon.h"
 #include "milter_int.h"
+#include "outpost/event.h"
 #include "outpost/log.h"
 #include "outpost/pipeline.h"
 
@@ -167,23 +168,16 @@ static void *milter_thread(void *arg)
 	return arg;
 }
 
-/* smfi_stop() waits for libmilter's accept loop (up to its 5 s poll), so
- * it runs beside the drain instead of before it. */
-static void *stopper_thread(void *arg)
-{
-	op_milter_stop();
-	return arg;
-}
-
-/* Stop taking connections, then wait for messages in flight. */
+/* Stop taking connections, then wait for messages in flight; libmilter
+ * goes on serving the open connections meanwhile (see
+ * op_milter_close_listener() for why smfi_stop() is not used). */
 static void drain(long long timeout_ms)
 {
 	struct timespec start, now, nap = {0, 20 * 1000000}, flush = {0, 100 * 1000000};
 	long long waited = 0;
-	pthread_t st;
 
-	if (pthread_create(&st, NULL, stopper_thread, NULL) == 0)
-		pthread_detach(st);
+	if (op_milter_close_listener() < 0)
+		op_log_errno(LOG_ERR, "cannot close the milter socket; it takes connections until exit");
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	while (op_milter_inflight_msgs() > 0 && waited < timeout_ms) {
 		nanosleep(&nap, NULL);
@@ -216,6 +210,8 @@ static int signal_loop(const sigset_t *set)
 		}
 		if (sig == SIGHUP)
 			reload_request(false);
+		else if (sig == SIGUSR1)
+			op_event_reopen(); /* logrotate moved the event file */
 		else if (sig == SIGTERM || sig == SIGINT)
 			return sig;
 	}
@@ -296,10 +292,12 @@ int main(int argc, char **argv)
 	sigaddset(&set, SIGHUP);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGUSR1);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	if (start_daemon(&o, c) < 0)
 		return 1;
+	op_event_start(); /* after daemon() and the privilege drop: it opens event.file */
 	if (pthread_create(&rt, NULL, reload_thread, NULL) != 0 ||
 	    pthread_create(&mt, NULL, milter_thread, NULL) != 0) {
 		op_log_error("cannot start threads");
@@ -316,6 +314,7 @@ int main(int argc, char **argv)
 		struct op_config *now = op_config_current();
 
 		drain(now->milter_shutdown_timeout_ms);
+		op_event_stop(5000);
 		op_config_unref(&now);
 	}
 	cleanup_files(c);

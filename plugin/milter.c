@@ -220,6 +220,21 @@ static sfsistat cb_helo(SMFICTX *ctx, char *helo)
 	return milter_status(ctx, c, OP_STAGE_HELO, &v);
 }
 
+/* Set m's queue id from macro i.  It starts every log line of the message
+ * and is not escaped there, so any byte outside printable ASCII (a newline
+ * would forge a log line), space included, becomes '?'. */
+static void set_qid(struct op_msg *m, const char *qid)
+{
+	size_t i;
+
+	for (i = 0; qid[i] && i + 1 < sizeof(m->queue_id); i++) {
+		unsigned char ch = (unsigned char)qid[i];
+
+		m->queue_id[i] = ch > ' ' && ch < 0x7f ? (char)ch : '?';
+	}
+	m->queue_id[i] = '\0';
+}
+
 /* Fill a new message from MAIL FROM; false when a limit was hit (v set). */
 static bool mail_fill(SMFICTX *ctx, struct op_msg *m, char **argv, struct op_verdict *v)
 {
@@ -228,7 +243,7 @@ static bool mail_fill(SMFICTX *ctx, struct op_msg *m, char **argv, struct op_ver
 	size_t argc = 0;
 
 	if (copy_macro(ctx, m->pool, cfg, m->queue_id, "i", &qid) && qid[0])
-		op_strlcpy(m->queue_id, qid, sizeof(m->queue_id));
+		set_qid(m, qid);
 	if ((long long)m->conn->nmsgs > cfg->max_messages_per_connection) {
 		op_verdict_error(v, cfg, OP_ERR_LIMIT, "7.0",
 				 "too many messages on one connection (limits.max_messages_per_connection)");
@@ -351,7 +366,7 @@ static void refresh_qid(SMFICTX *ctx, struct op_msg *m)
 	const char *i = smfi_getsymval(ctx, "i");
 
 	if (i != NULL && i[0] && strcmp(m->queue_id, "NOQUEUE") == 0)
-		op_strlcpy(m->queue_id, i, sizeof(m->queue_id));
+		set_qid(m, i);
 }
 
 static sfsistat cb_eoh(SMFICTX *ctx)
@@ -579,6 +594,26 @@ static void tcp_nodelay_listener(void)
 	}
 }
 
+/* libmilter's listening socket, found right after smfi_opensocket(), when
+ * it is the only listening socket of the process; -1 when unknown. */
+static int listen_fd = -1;
+
+/* The write end of the pipe whose read end replaces listen_fd at stop;
+ * kept open, so that the read end never reports POLLHUP. */
+static int dormant_wr = -1;
+
+static int find_listener(void)
+{
+	for (int fd = 0; fd < 1024; fd++) {
+		int acc = 0;
+		socklen_t ol = sizeof(acc);
+
+		if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &ol) == 0 && acc)
+			return fd;
+	}
+	return -1;
+}
+
 int op_milter_setup(const struct op_config *cfg, char *err, size_t errsize)
 {
 	const char *path = unix_path(cfg->milter_socket);
@@ -605,6 +640,7 @@ int op_milter_setup(const struct op_config *cfg, char *err, size_t errsize)
 	}
 	if (path == NULL)
 		tcp_nodelay_listener();
+	listen_fd = find_listener();
 	return 0;
 }
 
@@ -616,6 +652,24 @@ int op_milter_run(void)
 void op_milter_stop(void)
 {
 	smfi_stop();
+}
+
+int op_milter_close_listener(void)
+{
+	int p[2];
+
+	if (listen_fd < 0 || dormant_wr >= 0)
+		return 0;
+	if (pipe(p) < 0)
+		return -1;
+	if (dup2(p[0], listen_fd) < 0) {
+		close(p[0]);
+		close(p[1]);
+		return -1;
+	}
+	close(p[0]);
+	dormant_wr = p[1];
+	return 1;
 }
 
 unsigned op_milter_inflight_msgs(void)

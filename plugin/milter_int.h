@@ -25,6 +25,21 @@ int op_milter_run(void);
 /* Ask the accept loop to stop taking connections. */
 void op_milter_stop(void);
 
+/* Stop taking new MTA connections while the open ones go on being served:
+ * the listening socket is closed (the MTA's new connections are refused,
+ * and it applies its own default action), and libmilter's accept loop is
+ * left polling a descriptor that never becomes ready (dup2 of a pipe's
+ * read end over the socket's descriptor).  op_milter_stop() cannot do
+ * this: in a libmilter built with _FFR_WORKERS_POOL (Debian's is),
+ * smfi_stop() also ends the pool controller, the thread that reads the
+ * MTA's next command for every open session, so the messages in flight
+ * would stall until the process exits.
+ * XXX: relies on libmilter's accept loop polling with a timeout (5 s) and
+ * surviving one failed accept() (ENOTSOCK) when a connection raced the
+ * swap.  Returns 1 when the socket was closed, 0 when there was none to
+ * close (or it was closed before), -1 on error (errno). */
+int op_milter_close_listener(void);
+
 /* Messages and connections in flight now. */
 unsigned op_milter_inflight_msgs(void);
 unsigned op_milter_inflight_conns(void);

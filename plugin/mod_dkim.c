@@ -38,7 +38,27 @@
 struct dkim_state {
 	struct op_dkim_index *idx;
 	enum op_dkim_canon hdr_canon, body_canon;
+	const char **sign;  /* dkim.headers, plus track.header when track is on */
+	size_t nsign;
 };
+
+/* The names to sign: dkim.headers, and the track module's ID header (its
+ * name is configurable) so that it cannot be altered or added in transit. */
+static int dkim_sign_names(const struct op_config *cfg, struct dkim_state *st)
+{
+	bool have = !cfg->track_enabled;
+
+	st->sign = calloc(cfg->dkim_headers.n + 1, sizeof(*st->sign));
+	if (st->sign == NULL)
+		return -1;
+	for (size_t i = 0; i < cfg->dkim_headers.n; i++) {
+		st->sign[st->nsign++] = cfg->dkim_headers.v[i];
+		have = have || strcasecmp(cfg->dkim_headers.v[i], cfg->track_header) == 0;
+	}
+	if (!have)
+		st->sign[st->nsign++] = cfg->track_header;
+	return 0;
+}
 
 struct dkim_msg {
 	struct op_dkim_signer *signer;
@@ -123,6 +143,8 @@ static int mod_dkim_init(struct op_config *cfg, const void *raw, void **state_r,
 		return -1;
 	if (cfg->dkim_check_dns)
 		op_dkim_index_filter(st->idx, dkim_key_in_dns, NULL);
+	if (dkim_sign_names(cfg, st) < 0)
+		return snprintf(err, errsize, "%s: out of memory", cfg->path), -1;
 	dkim_log_loaded(cfg, st->idx);
 	return 0;
 }
@@ -134,6 +156,7 @@ static void mod_dkim_fini(void *state)
 	if (st == NULL)
 		return;
 	op_dkim_index_free(&st->idx);
+	free(st->sign);
 	free(st);
 }
 
@@ -234,8 +257,8 @@ static int dkim_start(struct op_ctx *ctx, struct dkim_msg *dm, const char **err_
 	p.nkeys = dm->nkeys;
 	p.hdr_canon = st->hdr_canon;
 	p.body_canon = st->body_canon;
-	p.sign_hdrs = (const char *const *)cfg->dkim_headers.v;
-	p.nsign_hdrs = cfg->dkim_headers.n;
+	p.sign_hdrs = st->sign;
+	p.nsign_hdrs = st->nsign;
 	p.oversign_hdrs = (const char *const *)cfg->dkim_oversign.v;
 	p.noversign_hdrs = cfg->dkim_oversign.n;
 	p.timestamp = time(NULL);

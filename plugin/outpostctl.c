@@ -26,6 +26,10 @@ static const struct ctl_cmd {
 	 "keygen [-d DIR] [-f] DOMAIN SELECTOR [rsa|ed25519] [BITS]  write a new key, print its DNS record"},
 	{"keycheck", ctl_keycheck,
 	 "keycheck                     compare every configured key with what DNS serves"},
+	{"rate", ctl_rate, "rate show KEY | reset KEY | top [N]  counters of the rate store (KEY as top prints it)"},
+	{"hold", ctl_hold, "hold list | release LOGIN     accounts held by a rule with then = hold_account"},
+	{"unsub", ctl_unsub, "unsub verify TOKEN | make TENANT [LIST [RCPT]]  check or make an unsubscribe token"},
+	{"trace", ctl_trace, "trace [-f FILE] ID          print the events of a tracking ID or queue ID"},
 };
 
 static void usage(FILE *out)

@@ -14,13 +14,17 @@
 #include "outpost/log.h"
 #include "outpost/pipeline.h"
 
+extern const struct op_module mod_rate;
 extern const struct op_module mod_spf;
+extern const struct op_module mod_track;
 extern const struct op_module mod_dkim;
 extern const struct op_module mod_auth;
 
 /* clang-format off */
 static const struct op_module *const modules[] = {
+	&mod_rate,
 	&mod_spf,
+	&mod_track,
 	&mod_dkim,
 	&mod_auth,
 	NULL /* end */

@@ -15,6 +15,7 @@
 
 #include "milter_int.h"
 #include "outpost/buf.h"
+#include "outpost/event.h"
 #include "outpost/log.h"
 #include "outpost/pipeline.h"
 #include "outpost/pool.h"
@@ -140,6 +141,7 @@ void op_session_msg_end(struct op_conn *c, const char *how)
 		op_log_info("%s", op_buf_str(&b));
 		op_buf_free(&b);
 	}
+	op_event_msg(m, how); /* the JSON event, where the summary is */
 	op_pipeline_msg_free(m);
 	op_config_unref(&m->cfg);
 	op_pool_free(&m->pool);

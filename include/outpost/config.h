@@ -135,6 +135,39 @@ struct op_config {
 	long long auth_dkim_timeout_ms;
 	char *auth_test_dkim_keys;
 
+	/* track (tracking ID, Feedback-ID, customer tags, one-click unsubscribe) */
+	bool track_enabled;
+	char *track_header;
+	bool track_external;
+	char *track_campaign_header;
+	char *track_tag_header;
+	long long track_max_tags;
+	long long track_max_tag_length;
+	char *track_feedback_id;
+	char *track_sender_id;
+	char *track_unsubscribe_url;
+	char *track_unsubscribe_mailto;
+	struct op_strlist track_unsubscribe_secrets;
+	long long track_unsubscribe_ttl_ms;
+	bool track_replace_list_unsubscribe;
+
+	/* event (one JSON line per message) */
+	char *event_file;
+	bool event_syslog;
+	long long event_max_queue;
+
+	/* rate (GCRA limits per login, sender, domain, client, recipient domain) */
+	bool rate_enabled;
+	int rate_store;                  /* enum op_store_kind: 0 lmdb, 1 redis */
+	char *rate_lmdb_path;
+	long long rate_lmdb_map_size;
+	char *rate_redis_address;
+	char *rate_redis_prefix;
+	long long rate_redis_connect_timeout_ms;
+	long long rate_redis_timeout_ms;
+	bool rate_refund_on_abort;
+	long long rate_max_rules;
+
 	/* modules: enabled flag and snapshot state, by pipeline index */
 	bool mod_enabled[OP_MOD_MAX];
 	void *mod_state[OP_MOD_MAX];

@@ -70,6 +70,7 @@ struct op_conn {
 };
 
 #define OP_SUMMARY_MAX 240
+#define OP_TRACKING_ID_MAX 40 /* a UUID (36) and its NUL, with room */
 
 /* SPF results of a message: the spf module writes them at MAIL FROM, the
  * auth module turns them into Authentication-Results (and Received-SPF)
@@ -120,6 +121,12 @@ struct op_msg {
 	bool mod_skip[OP_MOD_MAX];      /* module not run for this message */
 	void *mod_msg[OP_MOD_MAX];      /* module's per-message state */
 	char summary[OP_MOD_MAX][OP_SUMMARY_MAX]; /* "dkim=sign d=... s=..." */
+
+	/* track module and event log (outpost/event.h) */
+	char tracking_id[OP_TRACKING_ID_MAX]; /* "" until the track module sets it */
+	char **tags;                    /* customer tags, pool strings */
+	size_t ntags;
+	char *event[OP_MOD_MAX];        /* module's event members "k":v,... (pool) or NULL */
 };
 
 /* true for internal classes. */

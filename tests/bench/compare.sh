@@ -1,0 +1,522 @@
+#!/bin/bash
+# compare.sh - outpost side by side with OpenDKIM, and the goals of issue 8.
+#
+#   sudo tests/bench/compare.sh [--quick] [--keep]      (or: make bench)
+#   sudo tests/bench/compare.sh --profile [SECONDS]
+#
+# In one run, on this machine:
+#  1. the machine line, and `openssl speed -seconds 2 rsa2048 ed25519` (the
+#     crypto limit: one signature per message is the least a signer pays);
+#  2. opbench against outpost and against OpenDKIM (Debian's opendkim, run
+#     with -f -x CONF, same keys, same messages), cell by cell, alternating
+#     which goes first: a 2 KB text message, a 50 KB HTML message and a 1 MB
+#     attachment; RSA-2048 and Ed25519; 1, 2, 8 and 32 connections (reused,
+#     as an SMTP session reuses its milter connection); unix socket and TCP
+#     (no TCP_QUICKACK: Postfix has none). Each cell: msgs/s, the milter's
+#     CPU time per message (utime+stime of /proc/PID/stat around the run),
+#     p50/p99 latency, and the ratios outpost/OpenDKIM. Every message must
+#     come back with its signature (opbench --expect-sigs 1), else "ERR";
+#  3. Postfix end to end: smtp-source -> private Postfix -> smtp-sink with no
+#     milter, with OpenDKIM, with outpost (unix sockets), as ratios to
+#     Postfix alone; every relayed message is counted and one is verified
+#     by dkimpy;
+#  4. scale: outpost signing through an OpenDKIM refile SigningTable of 10,
+#     10,000 and 100,000 domains ("*@dN.bench.test" -> one KeyTable entry
+#     "%:ed:KEY"), for the last domain of the table: msgs/s, load time,
+#     VmRSS;
+#  5. one table, then each goal of issue 8 with "met" / "not met" and the
+#     figure.
+# Message counts: every opbench cell runs for a fixed time (3 s; --quick
+# 0.5 s), the Postfix runs relay 3,000 messages each (--quick 600), the
+# scale runs 3 s each (--quick 1 s). A full run takes about 8 minutes on
+# two cores; --quick about 2.
+# --profile: only perf record -g of outpost at 2 connections, 2 KB,
+# Ed25519, unix socket, for SECONDS (default 10), and the top symbols.
+#
+# Timing is reported, never judged by `make check`. Needs root (private
+# Postfix, smtp-sink as user postfix). Everything it starts is stopped by
+# PID at exit (tests/e2e/lib.sh); E2E_KEEP=1 or --keep keeps the temp dir
+# with every run's output (runs/*.out) and the daemons' logs.
+#
+# The two milters run on the same two cores as opbench (and Postfix): the
+# load generator's own CPU is part of every figure, for both alike.
+set -u
+
+BENCH_QUICK=0
+BENCH_PROFILE=0
+BENCH_PROFILE_SECS=10
+BENCH_ARGV=("$@") # tests/e2e/lib.sh re-executes this script with them
+while [ $# -gt 0 ]; do
+	case $1 in
+	--quick) BENCH_QUICK=1 ;;
+	--keep) export E2E_KEEP=1 ;;
+	--profile)
+		BENCH_PROFILE=1
+		case ${2:-} in [0-9]*) BENCH_PROFILE_SECS=$2; shift ;; esac
+		;;
+	-h | --help) sed -n '2,/^set -u/{/^set -u/d;s/^# \{0,1\}//;p}' "$0"; exit 0 ;;
+	*) echo "compare.sh: unknown argument '$1' (try --help)" >&2; exit 1 ;;
+	esac
+	shift
+done
+if [ "$(id -u)" -ne 0 ]; then
+	echo "compare.sh: needs root (a private Postfix, smtp-sink as user postfix, OpenDKIM);" \
+		"run: sudo $0 $*" >&2
+	exit 1
+fi
+BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+set -- "${BENCH_ARGV[@]}"
+# shellcheck source=../e2e/lib.sh
+. "$BENCH_DIR/../e2e/lib.sh"
+# lib.sh's ERR trap counts test failures; a benchmark reports instead.
+trap - ERR
+set +E
+# shellcheck source=lib-bench.sh
+. "$BENCH_DIR/lib-bench.sh"
+for c in "$OUTPOST" "$OPBENCH" "$BENCH_OPENDKIM" smtp-source smtp-sink postfix openssl; do
+	command -v "$c" >/dev/null || { echo "compare.sh: $c not found (make; apt-get install opendkim postfix)" >&2; exit 1; }
+done
+
+BENCH_D=$E2E_T
+# A private copy: a rebuild of the tree during the run must not change the
+# binary under test (nor hide its symbols from perf).
+cp "$OUTPOST" "$E2E_T/outpost"
+BENCH_OUTPOST_VERSION="$OUTPOST ($(git -C "$TOP" describe --always --dirty 2>/dev/null || echo unknown), $(stat -c %y "$OUTPOST" | cut -d. -f1))"
+OUTPOST=$E2E_T/outpost
+BENCH_SOCKDIR=$E2E_T/sock
+mkdir -p "$E2E_T/runs"
+install -d -m 2750 -g postfix "$BENCH_SOCKDIR"
+bench_keys "$BENCH_D"
+bench_messages "$BENCH_D"
+bench_dns_txt "$BENCH_D" >"$BENCH_D/dns.txt"
+
+SECS=3 E2E_N=3000 SCALE_SECS=3
+[ "$BENCH_QUICK" = 1 ] && SECS=0.5 E2E_N=600 SCALE_SECS=1
+ALGS="rsa ed" SOCKS="unix tcp" MSGS="text html attach" CONCS="1 2 8 32"
+SCALE_NS="10 10000 100000"
+declare -A R=()        # "milter|msg|alg|sock|conc" -> RESULT line
+declare -A E2E_RATE=() # "none" | "opendkim-rsa" | "outpost-ed" ... -> msgs/s
+declare -A E2E_NOTE=()
+declare -A SCALE=()    # "N|field" -> value
+declare -A LABEL=([text]="2KB text" [html]="50KB html" [attach]="1MB att." [rsa]=RSA-2048 [ed]=Ed25519)
+RSA_SIGN_US="" ED_SIGN_US=""
+T_START=$EPOCHREALTIME
+BENCH_LOAD0=$(cut -d' ' -f1 /proc/loadavg)
+
+# ---------------------------------------------------------------------------
+# 1. Crypto limit
+# ---------------------------------------------------------------------------
+
+# crypto_limit: openssl speed, one core; sets RSA_SIGN_US and ED_SIGN_US.
+crypto_limit() {
+	local out=$E2E_T/openssl-speed.txt
+	e2e_log "openssl speed -seconds 2 rsa2048 ed25519"
+	openssl speed -seconds 2 rsa2048 ed25519 >"$out" 2>/dev/null
+	RSA_SIGN_US=$(awk '/^rsa 2048 bits/ {printf "%.1f", 1e6 / $(NF - 1)}' "$out")
+	ED_SIGN_US=$(awk '/EdDSA \(Ed25519\)/ {printf "%.1f", 1e6 / $(NF - 1)}' "$out")
+}
+
+# ---------------------------------------------------------------------------
+# 2. Milter matrix
+# ---------------------------------------------------------------------------
+
+# matrix_block ALG SOCK: both milters up, every message and concurrency.
+matrix_block() {
+	local alg=$1 sock=$2 osock dsock msg conc i=0 key m order
+	osock=$(bench_socket "$sock" outpost)
+	dsock=$(bench_socket "$sock" opendkim)
+	bench_outpost_conf "$E2E_T/outpost-$alg-$sock.conf" "$osock" "$alg"
+	bench_opendkim_conf "$E2E_T/opendkim-$alg-$sock.conf" "$dsock" "$alg"
+	start_outpost "$E2E_T/outpost-$alg-$sock.conf" || return 1
+	start_opendkim "$E2E_T/opendkim-$alg-$sock.conf" "$dsock" || { stop_outpost; return 1; }
+	e2e_log "milters: ${LABEL[$alg]} over $sock: outpost pid $OUTPOST_PID, opendkim pid $OPENDKIM_PID"
+	for msg in $MSGS; do
+		for conc in $CONCS; do
+			order="outpost opendkim"
+			[ $((i++ % 2)) = 1 ] && order="opendkim outpost"
+			for m in $order; do
+				key="$m|$msg|$alg|$sock|$conc"
+				if [ "$m" = outpost ]; then
+					R[$key]=$(bench_run "${key//|/-}" "$OUTPOST_PID" "$osock" \
+						"$BENCH_D/$msg.eml" "$conc" "$SECS" 1)
+				else
+					R[$key]=$(bench_run "${key//|/-}" "$OPENDKIM_PID" "$dsock" \
+						"$BENCH_D/$msg.eml" "$conc" "$SECS" 1)
+				fi
+			done
+		done
+		e2e_log "  ${LABEL[$msg]}: outpost $(bench_field "${R[outpost|$msg|$alg|$sock|2]}" rate)," \
+			"OpenDKIM $(bench_field "${R[opendkim|$msg|$alg|$sock|2]}" rate) msgs/s at 2"
+	done
+	R["rss|outpost|$alg|$sock"]=$(bench_rss "$OUTPOST_PID")
+	R["rss|opendkim|$alg|$sock"]=$(bench_rss "$OPENDKIM_PID")
+	stop_opendkim
+	stop_outpost
+}
+
+# ---------------------------------------------------------------------------
+# 3. Postfix end to end
+# ---------------------------------------------------------------------------
+
+# stop_postfix NAME: stop one private instance and wait for its master.
+stop_postfix() {
+	local conf dir pid start
+	conf=$(postfix_conf "$1")
+	dir=$(dirname "$conf")
+	pid=$(tr -dc 0-9 <"$dir/queue/pid/master.pid" 2>/dev/null || true)
+	start=""
+	[ -n "$pid" ] && start=$(e2e_starttime "$pid")
+	timeout 20 postfix -c "$conf" stop >/dev/null 2>&1 || true
+	[ -n "$start" ] && { e2e_wait_gone "$pid" "$start" 10 || e2e_stop_proc "$pid" "$start" postfix 2 || true; }
+	return 0
+}
+
+# relay DIR WANT PORT FILE N: smtp-source sends N copies of FILE (10
+# sessions in parallel, one message each, as smtp-source does by default);
+# wait until DIR holds WANT dumps; print the seconds from the start.
+# Returns 1 when smtp-source fails or after 150 s.
+relay() {
+	local dir=$1 want=$2 port=$3 file=$4 n=$5 t0=$EPOCHREALTIME i
+	smtp-source -s 10 -m "$n" -f alice@example.org -t bob@example.net -F "$file" \
+		"127.0.0.1:$port" >>"$E2E_T/smtp-source.log" 2>&1 || return 1
+	for ((i = 0; i < 3000; i++)); do
+		[ "$(find "$dir" -type f | wc -l)" -ge "$want" ] && { bench_since "$t0"; return 0; }
+		sleep 0.1
+	done
+	return 1
+}
+
+# postfix_run NAME MILTER ALG: smtp-source -> Postfix (+ MILTER: none,
+# outpost, opendkim, with key ALG) -> smtp-sink; records E2E_RATE[NAME].
+postfix_run() {
+	local name=$1 milter=$2 alg=$3 sink pf spec="" dir=$E2E_T/sink-$1 sinkpid secs signed got
+	sink=$(free_port)
+	pf=$(free_port)
+	start_sink "$sink" "$dir" || return 1
+	sinkpid=$!
+	if [ "$milter" = outpost ]; then
+		spec="unix:$BENCH_SOCKDIR/pf-outpost.sock"
+		bench_outpost_conf "$E2E_T/pf-outpost-$alg.conf" "$spec" "$alg"
+		start_outpost "$E2E_T/pf-outpost-$alg.conf" || return 1
+	elif [ "$milter" = opendkim ]; then
+		spec="unix:$BENCH_SOCKDIR/pf-opendkim.sock"
+		bench_opendkim_conf "$E2E_T/pf-opendkim-$alg.conf" "$spec" "$alg"
+		start_opendkim "$E2E_T/pf-opendkim-$alg.conf" "$spec" || return 1
+	fi
+	start_postfix "$name" "$pf" "$sink" "$spec" "default_process_limit = 200" || return 1
+	# Warm up: every Postfix service started once, the milter connected.
+	relay "$dir" 20 "$pf" "$BENCH_D/text.eml" 20 >/dev/null || E2E_NOTE[$name]="warm-up lost mail"
+	if secs=$(relay "$dir" $((E2E_N + 20)) "$pf" "$BENCH_D/text.eml" "$E2E_N"); then
+		E2E_RATE[$name]=$(awk -v n="$E2E_N" -v s="$secs" 'BEGIN {printf "%.1f", n / s}')
+	else
+		E2E_NOTE[$name]="not all $E2E_N messages relayed in 150 s"
+	fi
+	signed=$(grep -l '^DKIM-Signature:' "$dir"/* 2>/dev/null | wc -l)
+	got=$(find "$dir" -type f | wc -l)
+	E2E_NOTE[$name]="${E2E_NOTE[$name]:-}relayed $got, signed $signed"
+	[ "$milter" != none ] && verify_one "$name" "$dir"
+	stop_postfix "$name"
+	[ "$milter" = outpost ] && stop_outpost
+	[ "$milter" = opendkim ] && stop_opendkim
+	e2e_stop_proc "$sinkpid" "$(e2e_starttime "$sinkpid")" smtp-sink 5 || true
+	e2e_log "postfix $name: ${E2E_RATE[$name]:-?} msgs/s (${E2E_NOTE[$name]})"
+}
+
+# verify_one NAME DIR: one relayed message, checked by dkimpy (and
+# Mail::DKIM for RSA); the result goes into E2E_NOTE[NAME].
+verify_one() {
+	local v=$E2E_T/verify-$1 f
+	mkdir -p "$v"
+	f=$(find "$2" -type f -print -quit)
+	message_of_dump "$f" "$v/m.eml"
+	sed -i 's/$/\r/' "$v/m.eml"
+	if sh "$TOP/tests/dkim/verify_external.sh" "$v" "$BENCH_D/dns.txt" >"$v/out" 2>&1; then
+		E2E_NOTE[$1]="${E2E_NOTE[$1]}, a sample verifies"
+	else
+		E2E_NOTE[$1]="${E2E_NOTE[$1]}, SAMPLE FAILS VERIFICATION ($(tail -n1 "$v/out"))"
+	fi
+}
+
+# ---------------------------------------------------------------------------
+# 4. Scale
+# ---------------------------------------------------------------------------
+
+# scale_run N: outpost with a refile SigningTable of N domains.
+scale_run() {
+	local n=$1 d=$E2E_T/scale-$n sock t0 r
+	mkdir -p "$d"
+	printf 'bench %%:ed:%s\n' "$BENCH_D/ed.pem" >"$d/KeyTable"
+	awk -v n="$n" 'BEGIN {for (i = 1; i <= n; i++) printf "*@d%06d.bench.test bench\n", i}' \
+		>"$d/SigningTable"
+	sed "s/^From: .*/From: Alice Example <alice@d$(printf %06d "$n").bench.test>/" \
+		"$BENCH_D/text.eml" >"$d/msg.eml"
+	sock=unix:$BENCH_SOCKDIR/scale.sock
+	bench_outpost_tables_conf "$d/outpost.conf" "$sock" "$d/KeyTable" "$d/SigningTable"
+	t0=$EPOCHREALTIME
+	start_outpost "$d/outpost.conf" || return 1
+	SCALE[$n|load]=$(e2e_elapsed "$t0")
+	SCALE[$n|rss0]=$(bench_rss "$OUTPOST_PID")
+	r=$(bench_run "scale-$n" "$OUTPOST_PID" "$sock" "$d/msg.eml" 2 "$SCALE_SECS" 1)
+	SCALE[$n|r]=$r
+	stop_outpost
+	e2e_log "scale $n domains: $(bench_field "$r" rate) msgs/s, VmRSS $(bench_field "$r" rss_kb) kB"
+}
+
+# ---------------------------------------------------------------------------
+# 5. Report
+# ---------------------------------------------------------------------------
+
+# cell KEY: "msgs/s CPU-us p50-ms p99-ms" of one run, or ERR columns.
+cell() {
+	local r=${R[$1]:-} f
+	f=$(bench_field "$r" failed)
+	if [ -z "$r" ] || [ -n "$f" ]; then
+		printf '%8s %7s %7s %7s' "ERR${f:+($f)}" - - -
+		return 0
+	fi
+	printf '%8s %7s %7s %7s' "$(bench_fmt "$(bench_field "$r" rate)")" \
+		"$(bench_fmt "$(bench_field "$r" cpu_us_per_msg)")" \
+		"$(bench_fmt "$(awk -v u="$(bench_field "$r" p50_us)" 'BEGIN {print u / 1000}')" 2)" \
+		"$(bench_fmt "$(awk -v u="$(bench_field "$r" p99_us)" 'BEGIN {print u / 1000}')" 2)"
+}
+
+# val MILTER MSG ALG SOCK CONC FIELD: one number of one run ("" if failed).
+val() {
+	local r=${R[$1|$2|$3|$4|$5]:-}
+	[ -n "$(bench_field "$r" failed)" ] && return 0
+	bench_field "$r" "$6"
+}
+
+report_matrix() {
+	local alg sock msg conc o d
+	printf '\nMilter alone: opbench -> milter, connections reused, %s s per cell, every message\n' "$SECS"
+	printf 'signed once (checked); CPU = the milter'"'"'s utime+stime per message; ratios outpost/OpenDKIM\n'
+	printf '%-10s %-8s %-4s %4s | %-31s | %-31s | %6s %6s\n' "" "" "" "" \
+		"outpost" "OpenDKIM" "rate" "CPU"
+	printf '%-10s %-8s %-4s %4s | %8s %7s %7s %7s | %8s %7s %7s %7s | %6s %6s\n' message key \
+		sock conc msgs/s "CPU us" "p50 ms" "p99 ms" msgs/s "CPU us" "p50 ms" "p99 ms" "x" "x"
+	for alg in $ALGS; do
+		for sock in $SOCKS; do
+			for msg in $MSGS; do
+				for conc in $CONCS; do
+					o="outpost|$msg|$alg|$sock|$conc"
+					d="opendkim|$msg|$alg|$sock|$conc"
+					printf '%-10s %-8s %-4s %4s | %s | %s | %6s %6s\n' "${LABEL[$msg]}" \
+						"${LABEL[$alg]}" "$sock" "$conc" "$(cell "$o")" "$(cell "$d")" \
+						"$(bench_ratio "$(val outpost "$msg" "$alg" "$sock" "$conc" rate)" \
+							"$(val opendkim "$msg" "$alg" "$sock" "$conc" rate)")" \
+						"$(bench_ratio "$(val outpost "$msg" "$alg" "$sock" "$conc" cpu_us_per_msg)" \
+							"$(val opendkim "$msg" "$alg" "$sock" "$conc" cpu_us_per_msg)")"
+				done
+			done
+		done
+	done
+	printf 'VmRSS after each block (kB), outpost / OpenDKIM:'
+	for alg in $ALGS; do
+		for sock in $SOCKS; do
+			printf ' %s %s %s/%s;' "${LABEL[$alg]}" "$sock" "${R[rss|outpost|$alg|$sock]:--}" \
+				"${R[rss|opendkim|$alg|$sock]:--}"
+		done
+	done
+	echo
+}
+
+report_postfix() {
+	local n base=${E2E_RATE[none]:-}
+	printf '\nPostfix end to end: smtp-source (10 sessions, one message each) -> private Postfix ->\n'
+	printf 'smtp-sink, %s x 2 KB after 20 to warm up; milters on unix sockets; ratio to Postfix alone\n' "$E2E_N"
+	for n in none opendkim-rsa outpost-rsa opendkim-ed outpost-ed; do
+		printf '  %-22s %8s msgs/s  %5s   %s\n' "$(postfix_label "$n")" "${E2E_RATE[$n]:-ERR}" \
+			"$(bench_ratio "${E2E_RATE[$n]:-}" "$base")" "${E2E_NOTE[$n]:-}"
+	done
+}
+
+postfix_label() {
+	case $1 in
+	none) echo "Postfix alone" ;;
+	*) echo "+ ${1%-*} ${LABEL[${1##*-}]}" ;;
+	esac
+}
+
+report_scale() {
+	local n r base
+	base=$(bench_field "${SCALE[10|r]:-}" rate)
+	printf '\nScale: outpost, OpenDKIM refile SigningTable of N domains + KeyTable "%%:ed:KEY",\n'
+	printf 'From: the last domain of the table, 2 KB, Ed25519, 2 connections, unix socket, %s s\n' "$SCALE_SECS"
+	printf '  %8s %8s %14s %14s %9s %7s\n' domains "load s" "VmRSS load kB" "VmRSS run kB" msgs/s "vs 10"
+	for n in $SCALE_NS; do
+		r=${SCALE[$n|r]:-}
+		printf '  %8s %8s %14s %14s %9s %7s\n' "$n" "${SCALE[$n|load]:--}" "${SCALE[$n|rss0]:--}" \
+			"$(bench_field "$r" rss_kb)" "$(bench_fmt "$(bench_field "$r" rate)")" \
+			"$(bench_ratio "$(bench_field "$r" rate)" "$base")"
+	done
+}
+
+# goal VERDICT_EXPR TEXT: one line; VERDICT_EXPR is an awk condition, ""
+# when a figure is missing.
+goal() {
+	local v
+	if [ -z "$1" ]; then
+		v="no figure"
+	elif awk "BEGIN {exit !($1)}"; then
+		v="met"
+	else
+		v="NOT MET"
+	fi
+	printf '  %-9s %s\n' "$v" "$2"
+}
+
+# need A B ...: prints nothing when any argument is empty (missing figure).
+need() {
+	local a
+	for a in "$@"; do [ -n "$a" ] || return 1; done
+	return 0
+}
+
+report_goals() {
+	local a r o d t u p50 p99 r2 r32 base top
+	printf '\nGoals of issue 8 (item 4), on this machine, this run:\n'
+	r=$(val outpost text rsa unix 2 cpu_us_per_msg)
+	need "$r" "$RSA_SIGN_US" && a="$r <= 1.3 * $RSA_SIGN_US" || a=""
+	goal "$a" "CPU per RSA-2048 signed message <= 1.3x openssl's signature ($RSA_SIGN_US us): $(bench_fmt "$r") us = $(bench_ratio "$r" "$RSA_SIGN_US")x (2 KB, 2 conns, unix)"
+	r=$(val outpost text ed unix 2 cpu_us_per_msg)
+	need "$r" && a="$r <= 100" || a=""
+	goal "$a" "CPU per Ed25519 signed message <= 100 us: $(bench_fmt "$r") us (openssl's signature $ED_SIGN_US us)"
+	for t in rsa:3 ed:6; do
+		o=$(val outpost text "${t%:*}" unix 2 rate)
+		d=$(val opendkim text "${t%:*}" unix 2 rate)
+		need "$o" "$d" && a="$o >= ${t#*:} * $d" || a=""
+		goal "$a" "${LABEL[${t%:*}]} msgs/s at 2 conns, unix >= ${t#*:}x OpenDKIM: $(bench_fmt "$o") vs $(bench_fmt "$d") = $(bench_ratio "$o" "$d")x (pipeline = dkim only: no rate/track module yet)"
+	done
+	for t in $ALGS; do
+		o=$(val outpost text "$t" tcp 1 rate)
+		u=$(val outpost text "$t" unix 1 rate)
+		need "$o" "$u" && a="$o >= 0.9 * $u" || a=""
+		goal "$a" "${LABEL[$t]} TCP at 1 conn >= 0.9x unix socket: $(bench_fmt "$o") vs $(bench_fmt "$u") msgs/s = $(bench_ratio "$o" "$u")x"
+	done
+	for t in $ALGS; do
+		r2=$(val outpost text "$t" unix 2 rate)
+		r32=$(val outpost text "$t" unix 32 rate)
+		need "$r2" "$r32" && a="$r32 >= 0.95 * $r2" || a=""
+		goal "$a" "${LABEL[$t]} 32 conns >= 0.95x 2 conns: $(bench_fmt "$r32") vs $(bench_fmt "$r2") msgs/s = $(bench_ratio "$r32" "$r2")x"
+		p50=$(val outpost text "$t" unix 32 p50_us)
+		p99=$(val outpost text "$t" unix 32 p99_us)
+		need "$p50" "$p99" && a="$p99 <= 3 * $p50" || a=""
+		goal "$a" "${LABEL[$t]} p99 at 32 conns <= 3x p50: $(bench_fmt "$p99") vs $(bench_fmt "$p50") us = $(bench_ratio "$p99" "$p50")x"
+	done
+	base=${E2E_RATE[none]:-}
+	for t in $ALGS; do
+		o=${E2E_RATE[outpost-$t]:-}
+		need "$o" "$base" && a="$o >= 0.85 * $base" || a=""
+		goal "$a" "Postfix end to end with outpost (${LABEL[$t]}) >= 0.85x Postfix alone: $(bench_ratio "$o" "$base")x ($o vs $base msgs/s)"
+	done
+	top=${SCALE_NS##* }
+	r=$(bench_field "${SCALE[$top|r]:-}" rss_kb)
+	need "$r" && a="$r <= 65536" || a=""
+	goal "$a" "VmRSS with $top domains <= 64 MB: $(bench_fmt "$(awk -v k="$r" 'BEGIN {print k / 1024}')" 1) MB"
+	goal "" "embedded rate store <= 200 bytes per key (1,000,000 keys): not measurable, no rate store yet"
+	o=$(bench_field "${SCALE[$top|r]:-}" rate)
+	d=$(bench_field "${SCALE[10|r]:-}" rate)
+	need "$o" "$d" && a="$o >= 0.9 * $d" || a=""
+	goal "$a" "flat msgs/s from 10 to $top domains (within 10%): $(bench_fmt "$o") vs $(bench_fmt "$d") = $(bench_ratio "$o" "$d")x"
+}
+
+report() {
+	echo
+	echo "=== outpost benchmark ($( [ "$BENCH_QUICK" = 1 ] && echo quick || echo full) run, $(date '+%F %T'))"
+	echo "Machine: $(bench_machine)"
+	echo "Load average (1 min) at start $BENCH_LOAD0, at end $(cut -d' ' -f1 /proc/loadavg): other work on the machine skews every figure"
+	echo "outpost: $BENCH_OUTPOST_VERSION; OpenDKIM: $("$BENCH_OPENDKIM" -V 2>&1 | head -n1 | sed 's/^opendkim: //')"
+	echo "Crypto limit (openssl speed -seconds 2, one core): RSA-2048 sign $RSA_SIGN_US us," \
+		"Ed25519 sign $ED_SIGN_US us"
+	report_matrix
+	report_postfix
+	report_scale
+	report_goals
+	echo
+	echo "Run time: $(e2e_elapsed "$T_START") s"
+}
+
+# ---------------------------------------------------------------------------
+# --profile
+# ---------------------------------------------------------------------------
+
+# profile SECONDS: perf record -g of outpost (Ed25519, 2 KB, 2 conns, unix)
+# while opbench runs for SECONDS, then perf stat of its system calls and
+# context switches over 20,000 messages (per message).
+profile() {
+	local secs=$1 sock=unix:$BENCH_SOCKDIR/outpost.sock bpid spid data=$E2E_T/perf.data n=20000
+	local ev=raw_syscalls:sys_enter,context-switches,syscalls:sys_enter_poll,syscalls:sys_enter_read
+	ev=$ev,syscalls:sys_enter_writev,syscalls:sys_enter_write,syscalls:sys_enter_futex
+	command -v perf >/dev/null || { echo "compare.sh: perf not installed" >&2; return 1; }
+	bench_outpost_conf "$E2E_T/outpost-profile.conf" "$sock" ed
+	start_outpost "$E2E_T/outpost-profile.conf" || return 1
+	"$OPBENCH" -s "$sock" -f "$BENCH_D/text.eml" -c 2 -n "$BENCH_MAXMSGS" -t "$secs" \
+		--expect-sigs 1 --pid "$OUTPOST_PID" >"$E2E_T/runs/profile.out" 2>&1 &
+	bpid=$!
+	e2e_track "$bpid" opbench
+	sleep 1
+	perf record -g -o "$data" -p "$OUTPOST_PID" -- sleep $((secs - 2)) >"$E2E_T/perf-record.log" 2>&1
+	wait "$bpid" || true
+	e2e_untrack "$bpid"
+	perf stat -e "$ev" -p "$OUTPOST_PID" -o "$E2E_T/perf-stat.txt" &
+	spid=$!
+	e2e_track "$spid" "perf stat"
+	sleep 0.5
+	"$OPBENCH" -s "$sock" -f "$BENCH_D/text.eml" -c 2 -n "$n" --expect-sigs 1 \
+		--pid "$OUTPOST_PID" >"$E2E_T/runs/profile-stat.out" 2>&1
+	kill -INT "$spid"
+	wait "$spid" || true
+	e2e_untrack "$spid"
+	stop_outpost
+	echo "=== perf profile of outpost: Ed25519, 2 KB, 2 connections, unix socket, $((secs - 2)) s"
+	echo "Machine: $(bench_machine); load average $(cut -d' ' -f1-3 /proc/loadavg)"
+	grep -v '^RESULT' "$E2E_T/runs/profile.out"
+	echo "--- by shared object (self time)"
+	perf report -i "$data" --stdio --no-children --sort dso -g none 2>/dev/null |
+		grep -v '^#' | grep -v '^$' | head -n 12
+	echo "--- top symbols (self time, at least 0.7%)"
+	perf report -i "$data" --stdio --no-children --sort dso,symbol -g none --percent-limit 0.7 2>/dev/null |
+		grep -v '^#' | grep -v '^$' | sed 's/ *- *- *$//' | head -n 45
+	echo "--- per message, over $n messages without perf record (perf stat; tracepoints slow it):"
+	grep -v '^RESULT' "$E2E_T/runs/profile-stat.out" | grep 'done in\|CPU'
+	awk -v n="$n" '$2 ~ /:|context/ && $1 ~ /^[0-9,]+$/ {
+		c = $1; gsub(",", "", c); printf "  %-32s %9.1f per message\n", $2, c / n }' \
+		"$E2E_T/perf-stat.txt"
+}
+
+# ---------------------------------------------------------------------------
+# Main
+# ---------------------------------------------------------------------------
+
+bench_exit() {
+	local rc=$?
+	trap '' INT TERM
+	e2e_cleanup
+	e2e_remove_tmp "$rc"
+	exit "$rc"
+}
+trap bench_exit EXIT
+
+if [ "$BENCH_PROFILE" = 1 ]; then
+	profile "$BENCH_PROFILE_SECS"
+	exit $?
+fi
+e2e_log "compare.sh: $( [ "$BENCH_QUICK" = 1 ] && echo quick || echo full) run; temp dir $E2E_T"
+crypto_limit
+for alg in $ALGS; do
+	for sock in $SOCKS; do
+		matrix_block "$alg" "$sock" || e2e_log "matrix ${LABEL[$alg]} $sock: a milter did not start"
+	done
+done
+postfix_run none none rsa || e2e_log "postfix run none failed"
+for alg in $ALGS; do
+	for m in opendkim outpost; do
+		postfix_run "$m-$alg" "$m" "$alg" || e2e_log "postfix run $m-$alg failed"
+	done
+done
+for n in $SCALE_NS; do
+	scale_run "$n" || e2e_log "scale run $n failed"
+done
+report | tee "$E2E_T/report.txt"
+exit 0

@@ -1,0 +1,278 @@
+# lib-bench.sh - helpers of tests/bench/compare.sh (bash, sourced after
+# tests/e2e/lib.sh, whose process tracking and cleanup they use).
+#
+# Owns: the benchmark messages, the milter configs (outpost and OpenDKIM
+# with the same keys), starting and stopping the milters, one opbench run,
+# and reading the numbers back. Every process is started in the
+# foreground as a child, recorded with e2e_track, and stopped by its PID.
+#
+# Conventions: functions return 0 on success; a failed benchmark run is
+# not fatal: its cell shows "ERR" and the reason is kept in its .out file.
+
+OPBENCH=${OPBENCH:-$TOP/tests/bench/opbench}
+BENCH_OPENDKIM=${BENCH_OPENDKIM:-/usr/sbin/opendkim}
+BENCH_MAXMSGS=100000000 # opbench stops on time (--seconds), not on count
+
+# ---------------------------------------------------------------------------
+# Messages and keys
+# ---------------------------------------------------------------------------
+
+# bench_text BYTES: print plain text lines (72 octets each) adding up to
+# about BYTES octets.
+bench_text() {
+	awk -v n="$1" 'BEGIN {
+		w = "lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod"
+		for (i = 1; len < n; i++) { s = sprintf("%05d %s", i, w); print s; len += length(s) + 1 }
+	}'
+}
+
+# bench_html BYTES: print HTML paragraphs (lines under 998 octets) adding
+# up to about BYTES octets.
+bench_html() {
+	awk -v n="$1" 'BEGIN {
+		print "<html><head><title>Newsletter</title></head><body>"
+		for (i = 1; len < n; i++) {
+			s = sprintf("<p class=\"item\" id=\"p%05d\"><a href=\"https://www.example.org/track?id=%05d\">Item %d</a>: <b>offer</b> of the <i>week</i>, see the details online.</p>", i, i, i)
+			print s; len += length(s) + 1
+		}
+		print "</body></html>"
+	}'
+}
+
+# bench_headers FROM SUBJECT: the header block of a benchmark message.
+bench_headers() {
+	cat <<EOF
+From: Alice Example <$1>
+To: Bob Example <bob@example.net>
+Subject: $2
+Date: Mon, 23 Nov 2026 10:00:00 +0000
+Message-ID: <bench.$RANDOM.$RANDOM@example.org>
+MIME-Version: 1.0
+EOF
+}
+
+# bench_messages DIR: write DIR/text.eml (about 2 KB, plain text),
+# DIR/html.eml (about 50 KB, text and HTML alternatives) and
+# DIR/attach.eml (about 1 MB, a base64 attachment). LF line ends.
+bench_messages() {
+	local d=$1 b='=_outpost_bench_b0undary'
+	{
+		bench_headers alice@example.org "Benchmark: a short plain text message"
+		printf 'Content-Type: text/plain; charset=us-ascii\n\n'
+		bench_text 1650
+	} >"$d/text.eml"
+	{
+		bench_headers alice@example.org "Benchmark: an HTML newsletter"
+		printf 'Content-Type: multipart/alternative; boundary="%s"\n\n' "$b"
+		printf -- '--%s\nContent-Type: text/plain; charset=us-ascii\n\n' "$b"
+		bench_text 10000
+		printf -- '\n--%s\nContent-Type: text/html; charset=us-ascii\n\n' "$b"
+		bench_html 40000
+		printf -- '\n--%s--\n' "$b"
+	} >"$d/html.eml"
+	{
+		bench_headers alice@example.org "Benchmark: a report attached"
+		printf 'Content-Type: multipart/mixed; boundary="%s"\n\n' "$b"
+		printf -- '--%s\nContent-Type: text/plain; charset=us-ascii\n\n' "$b"
+		bench_text 600
+		printf -- '\n--%s\nContent-Type: application/octet-stream; name="report.bin"\n' "$b"
+		printf 'Content-Transfer-Encoding: base64\n'
+		printf 'Content-Disposition: attachment; filename="report.bin"\n\n'
+		head -c 765000 /dev/urandom | base64 -w 76
+		printf -- '\n--%s--\n' "$b"
+	} >"$d/attach.eml"
+}
+
+# bench_keys DIR: the test keys as DIR/rsa.pem and DIR/ed.pem (mode 0600).
+bench_keys() {
+	cp "$TOP/tests/data/keys/test-rsa2048.pem" "$1/rsa.pem"
+	cp "$TOP/tests/data/keys/test-ed25519.pem" "$1/ed.pem"
+	chmod 600 "$1/rsa.pem" "$1/ed.pem"
+}
+
+# bench_dns_txt DIR: the keys' TXT records (selectors rsa and ed of
+# example.org), for verify_external.sh.
+bench_dns_txt() {
+	local rsa ed
+	rsa=$(openssl pkey -in "$1/rsa.pem" -pubout -outform DER 2>/dev/null | base64 -w0)
+	ed=$(openssl pkey -in "$1/ed.pem" -pubout -outform DER 2>/dev/null | tail -c 32 | base64 -w0)
+	echo "rsa._domainkey.example.org v=DKIM1; k=rsa; p=$rsa"
+	echo "ed._domainkey.example.org v=DKIM1; k=ed25519; p=$ed"
+}
+
+# ---------------------------------------------------------------------------
+# Milters
+# ---------------------------------------------------------------------------
+
+# bench_alg_name ALG: the a= name of "rsa" or "ed".
+bench_alg_name() {
+	[ "$1" = ed ] && echo ed25519-sha256 || echo rsa-sha256
+}
+
+# bench_outpost_conf OUT SOCKET ALG [LINE...]: outpost signing example.org
+# with key ALG (rsa|ed) of the benchmark dir, selector ALG, log level info
+# (its default: one summary line per message); a unix socket is handed to
+# group postfix (mode 0660) for the Postfix run. Extra lines are appended.
+bench_outpost_conf() {
+	local out=$1 sock=$2 alg=$3 line
+	shift 3
+	{
+		echo "# outpost benchmark config (tests/bench/compare.sh)"
+		if [ "${sock#unix:}" != "$sock" ]; then
+			echo "milter: { socket = \"$sock\"; socket_group = \"postfix\"; socket_mode = \"0660\"; };"
+		else
+			echo "milter: { socket = \"$sock\"; };"
+		fi
+		echo "log: { level = \"info\"; };"
+		echo "limits: { max_messages_per_connection = 100000000; };"
+		echo "dkim: { enabled = true;"
+		echo "  keys = ( { domain = \"example.org\"; selector = \"$alg\"; key = \"$BENCH_D/$alg.pem\";"
+		echo "           algorithm = \"$(bench_alg_name "$alg")\"; } ); };"
+		for line in "$@"; do echo "$line"; done
+	} >"$out"
+}
+
+# bench_outpost_tables_conf OUT SOCKET KEYTABLE SIGNINGTABLE: outpost
+# signing through OpenDKIM tables only.
+bench_outpost_tables_conf() {
+	cat >"$1" <<EOF
+# outpost benchmark config with OpenDKIM tables (tests/bench/compare.sh)
+milter: { socket = "$2"; };
+log: { level = "info"; };
+limits: { max_messages_per_connection = 100000000; };
+dkim: { enabled = true; keytable = "file:$3"; signingtable = "refile:$4"; };
+EOF
+}
+
+# bench_opendkim_conf OUT SOCKET ALG: OpenDKIM signing example.org with the
+# same key and selector, relaxed/relaxed, client 127.0.0.1 internal.
+# SOCKET: "unix:/path" or "inet:PORT@127.0.0.1".
+bench_opendkim_conf() {
+	local sock=$2
+	[ "${sock#unix:}" != "$sock" ] && sock=local:${sock#unix:}
+	cat >"$1" <<EOF
+# OpenDKIM benchmark config (tests/bench/compare.sh)
+Mode s
+Domain example.org
+KeyFile $BENCH_D/$3.pem
+Selector $3
+SignatureAlgorithm $(bench_alg_name "$3")
+Canonicalization relaxed/relaxed
+Socket $sock
+InternalHosts 127.0.0.1
+Syslog no
+RequireSafeKeys no
+UMask 007
+EOF
+}
+
+# bench_wait_socket SOCKET PID: wait until SOCKET ("unix:/path" or
+# "inet:PORT@HOST") listens. Returns 1 on timeout or when PID died.
+bench_wait_socket() {
+	case $1 in
+	inet:*) e2e_wait_port "$(echo "${1#inet:}" | cut -d@ -f1)" 15 "$2" ;;
+	unix:*) e2e_wait_unix "${1#unix:}" 15 "$2" ;;
+	esac
+}
+
+# start_opendkim CONF SOCKET: run opendkim -f -x CONF (log in
+# E2E_T/opendkim.log); sets OPENDKIM_PID. A unix socket is handed to
+# group postfix (mode 0660) for the Postfix run.
+start_opendkim() {
+	echo "=== $(date '+%T') start: $BENCH_OPENDKIM -f -x $1" >>"$E2E_T/opendkim.log"
+	"$BENCH_OPENDKIM" -f -x "$1" >>"$E2E_T/opendkim.log" 2>&1 &
+	OPENDKIM_PID=$!
+	e2e_track "$OPENDKIM_PID" opendkim
+	if ! bench_wait_socket "$2" "$OPENDKIM_PID"; then
+		tail -n 20 "$E2E_T/opendkim.log" >&2
+		return 1
+	fi
+	if [ "${2#unix:}" != "$2" ]; then
+		chgrp postfix "${2#unix:}" && chmod 660 "${2#unix:}"
+	fi
+}
+
+# stop_opendkim: SIGTERM it, wait, forget it.
+stop_opendkim() {
+	local start
+	[ -n "${OPENDKIM_PID:-}" ] || return 0
+	start=$(e2e_starttime "$OPENDKIM_PID")
+	[ -n "$start" ] && { e2e_stop_proc "$OPENDKIM_PID" "$start" opendkim 10 || true; }
+	wait "$OPENDKIM_PID" 2>/dev/null || true
+	e2e_untrack "$OPENDKIM_PID"
+	OPENDKIM_PID=""
+}
+
+# bench_socket KIND NAME: "unix:E2E_T/sock/NAME.sock", or for KIND tcp
+# "inet:PORT@127.0.0.1" on a free port.
+bench_socket() {
+	if [ "$1" = unix ]; then
+		echo "unix:$BENCH_SOCKDIR/$2.sock"
+	else
+		echo "inet:$(free_port)@127.0.0.1"
+	fi
+}
+
+# ---------------------------------------------------------------------------
+# Runs and their numbers
+# ---------------------------------------------------------------------------
+
+# bench_run NAME PID SOCKET MESSAGE CONC SECONDS SIGS [OPBENCH_ARGS...]:
+# run opbench against the milter PID for SECONDS; its output goes to
+# E2E_T/runs/NAME.out. Prints the RESULT line, or "RESULT failed=EXIT"
+# when it did not run clean (connection errors, missing signatures).
+bench_run() {
+	local name=$1 pid=$2 sock=$3 msg=$4 conc=$5 secs=$6 sigs=$7 rc=0 out
+	shift 7
+	out=$E2E_T/runs/$name.out
+	"$OPBENCH" -s "$sock" -f "$msg" -c "$conc" -n "$BENCH_MAXMSGS" -t "$secs" \
+		--expect-sigs "$sigs" --pid "$pid" "$@" >"$out" 2>&1 || rc=$?
+	if [ "$rc" -ne 0 ]; then
+		e2e_log "run $name: opbench exit $rc: $(grep -m1 'first error\|wrong' "$out")"
+		echo "RESULT failed=$rc $(grep '^RESULT' "$out" | cut -c8-)"
+		return 0
+	fi
+	grep '^RESULT' "$out"
+}
+
+# bench_field LINE NAME: the value of NAME= in a RESULT line ("" if none).
+bench_field() {
+	local w
+	for w in $1; do
+		[ "${w%%=*}" = "$2" ] && { echo "${w#*=}"; return 0; }
+	done
+	echo ""
+}
+
+# bench_ratio A B [DIGITS]: A/B with DIGITS decimals (2), "-" when either
+# is missing or B is 0.
+bench_ratio() {
+	awk -v a="$1" -v b="$2" -v d="${3:-2}" 'BEGIN {
+		if (a == "" || b == "" || a == "-" || b == "-" || b + 0 == 0 || a + 0 < 0 || b + 0 < 0) print "-"
+		else printf "%.*f\n", d, a / b }'
+}
+
+# bench_fmt NUMBER [DIGITS]: NUMBER rounded to DIGITS decimals (0), or "-".
+bench_fmt() {
+	awk -v a="$1" -v d="${2:-0}" 'BEGIN {
+		if (a == "" || a == "-" || a + 0 < 0) print "-"; else printf "%.*f\n", d, a }'
+}
+
+# bench_since T0: seconds since T0 (a saved $EPOCHREALTIME), 3 decimals.
+bench_since() {
+	awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN {printf "%.3f\n", b - a}'
+}
+
+# bench_rss PID: VmRSS of PID in kB ("" if gone).
+bench_rss() {
+	awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null
+}
+
+# bench_machine: "CPU model, N cores, kernel K" of this machine.
+bench_machine() {
+	local model
+	model=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)
+	printf '%s, %s cores (nproc), %s MB RAM, kernel %s, %s\n' "${model:-unknown CPU}" \
+		"$(nproc)" "$(awk '/^MemTotal:/ {print int($2 / 1024)}' /proc/meminfo)" \
+		"$(uname -r)" "$(. /etc/os-release 2>/dev/null && echo "$PRETTY_NAME")"
+}

@@ -1,0 +1,136 @@
+/*
+ * opbench.h - shared types of opbench, the milter load generator.
+ *
+ * opbench drives a milter over the milter protocol the way Postfix's
+ * milter8 client does (tests/proto/mproto.h does the protocol), from N
+ * threads at once, one connection per thread at a time, and measures what
+ * the milter does to M copies of one message. Files:
+ *   opbench.c       options, the message file, threads, the report
+ *   opbench_conn.c  one thread: connections, transactions, what came back
+ *   opbench_stats.c tallies, percentiles, the milter's /proc figures
+ *
+ * Thread use: the options and the parsed message are written before the
+ * threads start and only read afterwards. The one shared mutable object is
+ * struct opbench_shared (atomics only). Each thread owns its own
+ * struct opbench_tally; the main thread reads them after joining.
+ */
+#ifndef OUTPOST_TESTS_OPBENCH_H
+#define OUTPOST_TESTS_OPBENCH_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "../proto/mproto.h"
+
+/* A thread gives up after this many connection errors in a row. */
+#define OPBENCH_MAX_ERRORS_IN_A_ROW 10
+/* Error texts kept per thread for the report. */
+#define OPBENCH_ERRTEXT_MAX 256
+
+/* Command line settings; read-only once the threads run. */
+struct opbench_opts {
+	const char *socket;	 /* unix:/path, inet:PORT@HOST, ... (mproto_open()) */
+	const char *file;	 /* the message (LF or CRLF line ends) */
+	const char *from, *rcpt; /* envelope addresses, without angle brackets */
+	const char *client_addr; /* {client_addr} and SMFIC_CONNECT address */
+	const char *client_name; /* {client_name}, HELO name */
+	const char *auth;	 /* {auth_authen} (and {auth_type} PLAIN), or NULL */
+	unsigned long conns;	 /* concurrent connections (threads), >= 1 */
+	unsigned long messages;	 /* transactions in all (upper bound with seconds) */
+	unsigned long per_conn;	 /* transactions per connection; 0: no limit */
+	unsigned long chunk;	 /* body chunk size, 1..MPROTO_CHUNK_MAX */
+	unsigned long timeout;	 /* seconds per packet */
+	double seconds;		 /* stop claiming messages after this; 0: no limit */
+	long expect_sigs;	 /* DKIM-Signature insertions every message must get; -1: any */
+	pid_t pid;		 /* milter process for CPU and RSS figures; 0: none */
+	bool quickack;		 /* TCP_QUICKACK after each read */
+};
+
+/* State shared by all threads: atomics only. */
+struct opbench_shared {
+	const struct opbench_opts *o;
+	const struct mproto_msg *msg; /* parsed once, read-only */
+	atomic_ulong claimed;	      /* transactions handed out */
+	long long deadline_ns;	      /* opbench_now_ns() after which none are; 0: none */
+	pthread_barrier_t ready;      /* threads connected: the main thread takes t0 */
+	pthread_barrier_t go;	      /* t0 taken: start */
+};
+
+/* Final actions of a transaction, as counted. */
+enum opbench_final {
+	OPBENCH_CONTINUE, /* accepted for delivery, possibly modified */
+	OPBENCH_ACCEPT,	  /* accepted, no more events */
+	OPBENCH_REJECT,
+	OPBENCH_TEMPFAIL,
+	OPBENCH_DISCARD,
+	OPBENCH_SHUTDOWN,
+	OPBENCH_ERROR, /* I/O or protocol error: the connection was dropped */
+	OPBENCH_FINAL_COUNT
+};
+
+/* What one thread saw; owned by that thread until it is joined. */
+struct opbench_tally {
+	unsigned long finals[OPBENCH_FINAL_COUNT];
+	unsigned long sigs;	   /* DKIM-Signature insertions, all messages */
+	unsigned long wrong_sigs;  /* messages off --expect-sigs (or not delivered) */
+	unsigned long connections; /* connections opened */
+	uint32_t *lat_us;	   /* latency of each completed transaction */
+	size_t nlat, latcap;
+	long long first_ns, last_ns;	   /* start of the first, end of the last transaction */
+	char errtext[OPBENCH_ERRTEXT_MAX]; /* the first error, "" if none */
+	bool oom;			   /* a latency could not be stored */
+};
+
+/* The milter's CPU and memory, from /proc/PID. */
+struct opbench_proc {
+	bool ok;
+	unsigned long long ticks; /* utime + stime, clock ticks */
+	unsigned long long utime, stime;
+	long rss_kb; /* VmRSS, -1 unknown */
+};
+
+/* opbench_now_ns - CLOCK_MONOTONIC in nanoseconds. */
+long long opbench_now_ns(void);
+
+/*
+ * opbench_thread - the body of one load thread; arg is the
+ * struct opbench_shared. Opens its first connection (unless one connection
+ * per message), waits at both barriers, then claims and runs transactions
+ * until none are left or the deadline passed, and returns a malloc'ed
+ * struct opbench_tally (free with opbench_tally_free()), or NULL when out
+ * of memory.
+ */
+void *opbench_thread(void *arg);
+
+/*
+ * opbench_tally_add - record one transaction: its final action, its
+ * latency (ignored for OPBENCH_ERROR) and the DKIM-Signature insertions it
+ * got. expect < 0: no signature check. Never fails; a latency that cannot
+ * be stored sets t->oom.
+ */
+void opbench_tally_add(struct opbench_tally *t, enum opbench_final f, long long lat_ns,
+		       unsigned long sigs, long expect);
+
+/* opbench_tally_merge - add src's counts and latencies to dst (src kept). */
+void opbench_tally_merge(struct opbench_tally *dst, const struct opbench_tally *src);
+
+/* opbench_tally_free - accepts NULL; sets *t = NULL. */
+void opbench_tally_free(struct opbench_tally **t);
+
+/*
+ * opbench_percentile_us - the p-th percentile (0..100, nearest rank) of
+ * t's latencies; sorts them in place. 0 when there are none.
+ */
+uint32_t opbench_percentile_us(struct opbench_tally *t, double p);
+
+/* opbench_final_name - "continue", "accept", ... for output. */
+const char *opbench_final_name(enum opbench_final f);
+
+/* opbench_proc_read - CPU ticks and VmRSS of pid; p->ok false if unreadable. */
+void opbench_proc_read(pid_t pid, struct opbench_proc *p);
+
+#endif
