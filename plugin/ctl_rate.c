@@ -81,13 +81,14 @@ static void print_entry(const struct ctl_opts *o, const struct op_store_entry *e
 	double rest = (double)(e->tat - e->now) / 1e6;
 
 	if (!o->json) {
-		printf("%-60s %3d.%d%% full, at rest in %.1f s%s\n", e->key, level / 10, level % 10, rest,
-		       level >= 1000 ? " (refusing)" : "");
+		printf("%-60s %3d.%d%% full, at rest in %.1f s%s\n", e->key, level / 10, level % 10,
+		       rest, level >= 1000 ? " (refusing)" : "");
 		return;
 	}
 	printf("%s\n  {\"key\": ", *first ? "" : ",");
 	ctl_json_str(e->key);
-	printf(", \"level_permille\": %d, \"at_rest_in_s\": %.3f, \"tat_us\": %lld, \"tolerance_us\": %lld}",
+	printf(", \"level_permille\": %d, \"at_rest_in_s\": %.3f, \"tat_us\": %lld, "
+	       "\"tolerance_us\": %lld}",
 	       level, rest, (long long)e->tat, (long long)e->tau);
 	*first = false;
 }
@@ -133,8 +134,10 @@ static int top_cb(const struct op_store_entry *e, void *arg)
 	ta->v[at] = *e;
 	ta->v[at].key = ta->keys[at];
 	/* insertion into the sorted array, fullest first */
-	for (size_t i = at; i > 0 && op_gcra_level(ta->v[i].tat, ta->v[i].now, ta->v[i].tau) >
-					 op_gcra_level(ta->v[i - 1].tat, ta->v[i - 1].now, ta->v[i - 1].tau); i--) {
+	for (size_t i = at;
+	     i > 0 && op_gcra_level(ta->v[i].tat, ta->v[i].now, ta->v[i].tau) >
+			  op_gcra_level(ta->v[i - 1].tat, ta->v[i - 1].now, ta->v[i - 1].tau);
+	     i--) {
 		struct op_store_entry t = ta->v[i];
 		char *k = ta->keys[i];
 
@@ -222,8 +225,10 @@ int ctl_rate(const struct ctl_opts *o, int argc, char **argv)
 		}
 	}
 	if (argc == 2 && strcmp(argv[0], "top") != 0 && !op_store_key_valid(argv[1])) {
-		fprintf(stderr, "outpostctl: %s: not a counter key (KIND:VALUE[#RULE], as `rate top` prints)\n",
-			argv[1]);
+		fprintf(
+		    stderr,
+		    "outpostctl: %s: not a counter key (KIND:VALUE[#RULE], as `rate top` prints)\n",
+		    argv[1]);
 		return 2;
 	}
 	if ((rc = ctl_open(o, &cr)) != 0)
@@ -294,7 +299,8 @@ int ctl_hold(const struct ctl_opts *o, int argc, char **argv)
 
 	if (argc < 1 || !((strcmp(argv[0], "list") == 0 && argc == 1) ||
 			  (strcmp(argv[0], "release") == 0 && argc == 2))) {
-		fprintf(stderr, "usage: outpostctl hold list | release LOGIN|login:LOGIN|sender:ADDRESS\n");
+		fprintf(stderr,
+			"usage: outpostctl hold list | release LOGIN|login:LOGIN|sender:ADDRESS\n");
 		return 2;
 	}
 	if ((rc = ctl_open(o, &cr)) != 0)
@@ -313,10 +319,12 @@ int ctl_hold(const struct ctl_opts *o, int argc, char **argv)
 		if (!cr.empty && op_store_hold_release(cr.store, account, &found, &err) < 0)
 			rc = store_failed("hold release", err);
 		else if (o->json)
-			printf("{\"account\": \"%s\", \"released\": %s}\n", account, found ? "true" : "false");
+			printf("{\"account\": \"%s\", \"released\": %s}\n", account,
+			       found ? "true" : "false");
 		else
-			printf("%s: %s\n", account, found ? "released: its next messages are delivered"
-						       : "was not held");
+			printf("%s: %s\n", account,
+			       found ? "released: its next messages are delivered"
+				     : "was not held");
 		rc = rc ? rc : found ? 0 : 1;
 	}
 	ctl_close(&cr);

@@ -36,8 +36,7 @@ static int64_t sat_add(int64_t a, int64_t b)
 	return a > US_MAX - b ? US_MAX : a + b;
 }
 
-void op_gcra_check(int64_t tat, int64_t now, int64_t cost, int64_t tau,
-		   struct op_gcra_result *res)
+void op_gcra_check(int64_t tat, int64_t now, int64_t cost, int64_t tau, struct op_gcra_result *res)
 {
 	int64_t base = tat > now ? tat : now;
 	int64_t limit_at = sat_add(now, tau);
@@ -135,18 +134,30 @@ int op_gcra_parse(const char *text, struct op_gcra_rate *r, const char **err_r)
 	limit = strtoull(text, &end, 10);
 	if (end != slash) {
 		switch (tolower((unsigned char)*end)) {
-		case 'k': mult = 1024ULL; break;
-		case 'm': mult = 1024ULL * 1024; break;
-		case 'g': mult = 1024ULL * 1024 * 1024; break;
-		default: mult = 0; break;
+		case 'k':
+			mult = 1024ULL;
+			break;
+		case 'm':
+			mult = 1024ULL * 1024;
+			break;
+		case 'g':
+			mult = 1024ULL * 1024 * 1024;
+			break;
+		default:
+			mult = 0;
+			break;
 		}
 		if (mult == 0 || end + 1 != slash)
-			return *err_r = "the limit of a rate is a number, optionally with K, M or G", -1;
+			return *err_r =
+				   "the limit of a rate is a number, optionally with K, M or G",
+			       -1;
 	}
 	if (errno == ERANGE || limit == 0 || limit > OP_GCRA_LIMIT_MAX / mult)
 		return *err_r = "the limit of a rate must be between 1 and 10^12", -1;
 	if (parse_window(slash + 1, &us) < 0)
-		return *err_r = "the window of a rate is [COUNT]s, m, h or d (1s to 366d), e.g. \"1m\"", -1;
+		return *err_r =
+			   "the window of a rate is [COUNT]s, m, h or d (1s to 366d), e.g. \"1m\"",
+		       -1;
 	r->limit = limit * mult;
 	r->window_us = us;
 	return 0;

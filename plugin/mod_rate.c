@@ -46,7 +46,7 @@
 #define KEY_BUF (OP_STORE_KEY_MAX + 1)
 
 struct rate_state {
-	struct op_store *store;    /* rate.store */
+	struct op_store *store;	   /* rate.store */
 	struct op_store *fallback; /* the embedded store when rate.store is redis */
 	struct op_rate_rules global;
 	struct op_rate_rules *tenant; /* by tenant index; .v NULL: the global rules */
@@ -64,9 +64,9 @@ struct rate_msg {
 	struct op_msg *m;
 	const struct op_config *cfg;
 	const struct op_rate_rules *rules;
-	const char *account;  /* "login:..." or "sender:...", NULL when none */
-	bool held;            /* the account is held: nothing is counted */
-	uint64_t declared;    /* SIZE= counted at MAIL; 0 when none */
+	const char *account; /* "login:..." or "sender:...", NULL when none */
+	bool held;	     /* the account is held: nothing is counted */
+	uint64_t declared;   /* SIZE= counted at MAIL; 0 when none */
 	bool eom_reached;
 	struct counted *done;
 	size_t ndone, cap;
@@ -128,10 +128,14 @@ static int check_lmdb_dir(const struct op_config *cfg, char *err, size_t errsize
 	struct stat sb;
 
 	if (slash == NULL || cfg->rate_lmdb_path[0] != '/')
-		return snprintf(err, errsize, "%s: rate.lmdb_path must be an absolute path", cfg->path), -1;
+		return snprintf(err, errsize, "%s: rate.lmdb_path must be an absolute path",
+				cfg->path),
+		       -1;
 	snprintf(dir, sizeof(dir), "%.*s", (int)(slash - cfg->rate_lmdb_path), cfg->rate_lmdb_path);
 	if (stat(dir[0] ? dir : "/", &sb) < 0 || !S_ISDIR(sb.st_mode))
-		return snprintf(err, errsize, "%s: rate.lmdb_path: no directory %s", cfg->path, dir), -1;
+		return snprintf(err, errsize, "%s: rate.lmdb_path: no directory %s", cfg->path,
+				dir),
+		       -1;
 	return 0;
 }
 
@@ -168,7 +172,8 @@ static int mod_rate_init(struct op_config *cfg, const void *raw, void **state_r,
 	*state_r = st;
 	if (st == NULL)
 		return snprintf(err, errsize, "%s: out of memory", cfg->path), -1;
-	if (check_lmdb_dir(cfg, err, errsize) < 0 || rate_rules_build(cfg, raw, st, err, errsize) < 0)
+	if (check_lmdb_dir(cfg, err, errsize) < 0 ||
+	    rate_rules_build(cfg, raw, st, err, errsize) < 0)
 		return -1;
 	st->store = op_mod_rate_store(cfg, false, &why);
 	if (st->store != NULL && cfg->rate_store == OP_STORE_REDIS)
@@ -176,7 +181,8 @@ static int mod_rate_init(struct op_config *cfg, const void *raw, void **state_r,
 	if (st->store == NULL || (cfg->rate_store == OP_STORE_REDIS && st->fallback == NULL))
 		return snprintf(err, errsize, "%s: rate.store: %s", cfg->path, why), -1;
 	op_log_info("rate: %zu rules, store %s %s", st->global.n, op_store_name(st->store),
-		    cfg->rate_store == OP_STORE_REDIS ? cfg->rate_redis_address : cfg->rate_lmdb_path);
+		    cfg->rate_store == OP_STORE_REDIS ? cfg->rate_redis_address
+						      : cfg->rate_lmdb_path);
 	return 0;
 }
 
@@ -196,17 +202,30 @@ static int rule_key(const struct op_ctx *ctx, const struct op_rate_rule *r, cons
 		bool lower = true;
 
 		switch (r->part[i]) {
-		case OP_RATE_LOGIN: val = m->auth_authen; lower = false; break;
-		case OP_RATE_SENDER: val = m->mail_from; break;
-		case OP_RATE_SENDER_DOMAIN: val = m->mail_domain; break;
-		case OP_RATE_TENANT: val = m->tenant ? m->tenant->name : NULL; lower = false; break;
+		case OP_RATE_LOGIN:
+			val = m->auth_authen;
+			lower = false;
+			break;
+		case OP_RATE_SENDER:
+			val = m->mail_from;
+			break;
+		case OP_RATE_SENDER_DOMAIN:
+			val = m->mail_domain;
+			break;
+		case OP_RATE_TENANT:
+			val = m->tenant ? m->tenant->name : NULL;
+			lower = false;
+			break;
 		case OP_RATE_CLIENT_IP:
 			if (op_rate_client_net(m->conn->client_addr, r->ipv4_prefix, r->ipv6_prefix,
 					       net, sizeof(net)) == 0)
 				val = net;
 			break;
-		case OP_RATE_RCPT_DOMAIN: val = rdom; break;
-		case OP_RATE_PART__COUNT: break;
+		case OP_RATE_RCPT_DOMAIN:
+			val = rdom;
+			break;
+		case OP_RATE_PART__COUNT:
+			break;
 		}
 		if (val == NULL || val[0] == '\0')
 			return -1;
@@ -383,11 +402,12 @@ static void refund_all(struct rate_msg *rm, const char *why)
 			items[n].cost = rm->done[i].cost;
 		}
 		if (op_store_refund(store, items, n, &err) < 0)
-			op_log_notice("%s: rate: %s: %zu counts not given back: %s", rm->m->queue_id,
-				      why, n, err);
+			op_log_notice("%s: rate: %s: %zu counts not given back: %s",
+				      rm->m->queue_id, why, n, err);
 	}
 	if (rm->ndone)
-		op_log_debug("%s: rate: %s: %zu counts given back", rm->m->queue_id, why, rm->ndone);
+		op_log_debug("%s: rate: %s: %zu counts given back", rm->m->queue_id, why,
+			     rm->ndone);
 	rm->ndone = 0;
 }
 
@@ -411,8 +431,9 @@ static void refuse(struct op_verdict *v, const struct op_rate_rule *r, int64_t r
 			       op_rate_count_name(r->count), r->limit_text, parts,
 			       (long long)((retry_us + 999999) / 1000000));
 	else
-		op_verdict_set(v, OP_ACT_REJECT, "550", "5.7.1", "rate limit exceeded (%s %s per %s%s)",
-			       op_rate_count_name(r->count), r->limit_text, parts,
+		op_verdict_set(v, OP_ACT_REJECT, "550", "5.7.1",
+			       "rate limit exceeded (%s %s per %s%s)", op_rate_count_name(r->count),
+			       r->limit_text, parts,
 			       retry_us < 0 ? ", more than it allows at once" : "");
 }
 
@@ -429,16 +450,19 @@ static void rate_verdict(struct op_ctx *ctx, const struct stage *s, const struct
 		const struct op_rate_rule *r = s->rules[i];
 		const struct op_store_item *it = &s->items[i];
 		int rank = r->action == OP_RATE_REJECT || it->retry_us < 0 ? 2 : 1;
-		int wrank = worst == NULL ? 0 : worst->action == OP_RATE_REJECT || worst_retry < 0 ? 2 : 1;
+		int wrank = worst == NULL					 ? 0
+			    : worst->action == OP_RATE_REJECT || worst_retry < 0 ? 2
+										 : 1;
 
 		if (it->allowed)
 			continue;
-		op_log_notice("%s: rate: over limit: rule=%s key=%s count=%s limit=%s burst=%llu "
-			      "action=%s%s retry_s=%lld", m->queue_id, r->name, it->key,
-			      op_rate_count_name(r->count), r->limit_text,
-			      (unsigned long long)r->rate.burst, op_rate_action_name(r->action),
-			      r->action == OP_RATE_LOG ? " (dry run)" : "",
-			      (long long)(it->retry_us < 0 ? -1 : (it->retry_us + 999999) / 1000000));
+		op_log_notice(
+		    "%s: rate: over limit: rule=%s key=%s count=%s limit=%s burst=%llu "
+		    "action=%s%s retry_s=%lld",
+		    m->queue_id, r->name, it->key, op_rate_count_name(r->count), r->limit_text,
+		    (unsigned long long)r->rate.burst, op_rate_action_name(r->action),
+		    r->action == OP_RATE_LOG ? " (dry run)" : "",
+		    (long long)(it->retry_us < 0 ? -1 : (it->retry_us + 999999) / 1000000));
 		if (r->action == OP_RATE_HOLD && hold == NULL) {
 			hold = r;
 			hold_key = it->key;
@@ -452,7 +476,8 @@ static void rate_verdict(struct op_ctx *ctx, const struct stage *s, const struct
 	}
 	if (c->now_held)
 		op_log_warning("%s: rate: account %s held by %s: its next messages go to the hold "
-			       "queue until `outpostctl hold release`", m->queue_id, c->account, c->hold_why);
+			       "queue until `outpostctl hold release`",
+			       m->queue_id, c->account, c->hold_why);
 	if (worst != NULL) {
 		refuse(v, worst, worst_retry);
 		op_msg_summary(m, ctx->modidx, "rate=%s rule=%s key=%s", op_action_name(v->action),
@@ -617,18 +642,19 @@ static void mod_rate_msg_free(void *p)
 }
 
 const struct op_module mod_rate = {
-	.name = "rate",
-	.enabled = mod_rate_enabled,
-	.init = mod_rate_init,
-	.fini = mod_rate_fini,
-	.msg_free = mod_rate_msg_free,
-	.reply_stages = OP_STAGE_BIT(OP_STAGE_MAIL) | OP_STAGE_BIT(OP_STAGE_RCPT) |
-			OP_STAGE_BIT(OP_STAGE_EOM),
-	.hook = {
-		[OP_STAGE_MAIL] = mod_rate_mail,
-		[OP_STAGE_RCPT] = mod_rate_rcpt,
-		[OP_STAGE_BODY] = mod_rate_body,
-		[OP_STAGE_EOM] = mod_rate_eom,
-		[OP_STAGE_ABORT] = mod_rate_abort,
+    .name = "rate",
+    .enabled = mod_rate_enabled,
+    .init = mod_rate_init,
+    .fini = mod_rate_fini,
+    .msg_free = mod_rate_msg_free,
+    .reply_stages =
+	OP_STAGE_BIT(OP_STAGE_MAIL) | OP_STAGE_BIT(OP_STAGE_RCPT) | OP_STAGE_BIT(OP_STAGE_EOM),
+    .hook =
+	{
+	    [OP_STAGE_MAIL] = mod_rate_mail,
+	    [OP_STAGE_RCPT] = mod_rate_rcpt,
+	    [OP_STAGE_BODY] = mod_rate_body,
+	    [OP_STAGE_EOM] = mod_rate_eom,
+	    [OP_STAGE_ABORT] = mod_rate_abort,
 	},
 };

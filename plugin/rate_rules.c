@@ -21,12 +21,12 @@
 #include "outpost/rate.h"
 
 static const char *const part_names[OP_RATE_PART__COUNT] = {
-	"login", "sender", "sender_domain", "tenant", "client_ip", "rcpt_domain",
+    "login", "sender", "sender_domain", "tenant", "client_ip", "rcpt_domain",
 };
 static const char *const count_names[] = {"messages", "recipients", "bytes"};
 static const char *const scope_names[] = {"all", "internal", "external"};
 static const char *const action_names[] = {"tempfail", "reject", "hold", "log"};
-static const char *const rule_keys[] = {"name",        "key",         "count",  "limit",
+static const char *const rule_keys[] = {"name",	       "key",	      "count",	"limit",
 					"burst",       "apply_to",    "action", "then",
 					"ipv4_prefix", "ipv6_prefix", NULL};
 
@@ -46,13 +46,14 @@ const char *op_rate_action_name(enum op_rate_action a)
 }
 
 static int rule_err(char *err, size_t errsize, const config_setting_t *s, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 
 static int rule_err(char *err, size_t errsize, const config_setting_t *s, const char *fmt, ...)
 {
-	int n = snprintf(err, errsize, "%s:%d: ",
-			 config_setting_source_file(s) ? config_setting_source_file(s) : "?",
-			 config_setting_source_line(s));
+	int n =
+	    snprintf(err, errsize,
+		     "%s:%d: ", config_setting_source_file(s) ? config_setting_source_file(s) : "?",
+		     config_setting_source_line(s));
 	va_list ap;
 
 	if (n > 0 && (size_t)n < errsize) {
@@ -85,8 +86,10 @@ static int parse_key(const char *text, struct op_rate_rule *r, const char **why)
 		int p = pick(part_names, OP_RATE_PART__COUNT, tok);
 
 		if (p < 0)
-			return *why = "key: expected login, sender, sender_domain, tenant, client_ip, "
-				      "rcpt_domain, or two of them joined by '+'", -1;
+			return *why =
+				   "key: expected login, sender, sender_domain, tenant, client_ip, "
+				   "rcpt_domain, or two of them joined by '+'",
+			       -1;
 		if (r->nparts == OP_RATE_PARTS_MAX)
 			return *why = "key: at most two parts", -1;
 		if (r->nparts == 1 && r->part[0] == (enum op_rate_part)p)
@@ -121,7 +124,8 @@ static int uint_member(const config_setting_t *s, const char *member, unsigned l
 
 	if (m == NULL)
 		return -2;
-	if (config_setting_type(m) == CONFIG_TYPE_INT || config_setting_type(m) == CONFIG_TYPE_INT64) {
+	if (config_setting_type(m) == CONFIG_TYPE_INT ||
+	    config_setting_type(m) == CONFIG_TYPE_INT64) {
 		long long x = config_setting_get_int64(m);
 
 		if (x < 1 || (unsigned long long)x > max)
@@ -151,21 +155,28 @@ static int rule_fields(const config_setting_t *s, struct op_rate_rule *r, bool *
 	int i;
 
 	if ((i = str_choice(s, "key", NULL, 0, &t)) == -1 || (i == 0 && parse_key(t, r, &why) < 0))
-		return rule_err(err, errsize, s, "rule %s: %s", r->name, why ? why : "key must be a string");
+		return rule_err(err, errsize, s, "rule %s: %s", r->name,
+				why ? why : "key must be a string");
 	if ((i = str_choice(s, "count", count_names, 3, &t)) == -1)
-		return rule_err(err, errsize, s, "rule %s: count: expected messages, recipients or bytes", r->name);
+		return rule_err(err, errsize, s,
+				"rule %s: count: expected messages, recipients or bytes", r->name);
 	r->count = i >= 0 ? (enum op_rate_count)i : r->count;
 	if ((i = str_choice(s, "apply_to", scope_names, 3, &t)) == -1)
-		return rule_err(err, errsize, s, "rule %s: apply_to: expected all, internal or external", r->name);
+		return rule_err(err, errsize, s,
+				"rule %s: apply_to: expected all, internal or external", r->name);
 	r->scope = i >= 0 ? (enum op_rate_scope)i : r->scope;
 	if ((i = str_choice(s, "action", action_names, 4, &t)) == -1)
-		return rule_err(err, errsize, s, "rule %s: action: expected tempfail, reject, hold or log", r->name);
+		return rule_err(err, errsize, s,
+				"rule %s: action: expected tempfail, reject, hold or log", r->name);
 	r->action = i >= 0 ? (enum op_rate_action)i : r->action;
-	if ((i = str_choice(s, "then", NULL, 0, &t)) == -1 || (i == 0 && strcmp(t, "hold_account") && t[0]))
-		return rule_err(err, errsize, s, "rule %s: then: expected \"hold_account\" (or \"\")", r->name);
+	if ((i = str_choice(s, "then", NULL, 0, &t)) == -1 ||
+	    (i == 0 && strcmp(t, "hold_account") && t[0]))
+		return rule_err(err, errsize, s,
+				"rule %s: then: expected \"hold_account\" (or \"\")", r->name);
 	r->hold_account = i == 0 ? t[0] != '\0' : r->hold_account;
 	if ((i = str_choice(s, "limit", NULL, 0, &t)) == -1)
-		return rule_err(err, errsize, s, "rule %s: limit must be a string such as \"100/1m\"", r->name);
+		return rule_err(err, errsize, s,
+				"rule %s: limit must be a string such as \"100/1m\"", r->name);
 	if (i == 0 && strcmp(t, "none") == 0)
 		r->off = true;
 	else if (i == 0 && op_gcra_parse(t, &r->rate, &why) < 0)
@@ -174,7 +185,8 @@ static int rule_fields(const config_setting_t *s, struct op_rate_rule *r, bool *
 		r->off = false;
 	op_gcra_format(&r->rate, r->limit_text, sizeof(r->limit_text));
 	if ((i = uint_member(s, "burst", OP_GCRA_LIMIT_MAX, &v)) == -1)
-		return rule_err(err, errsize, s, "rule %s: burst must be a number from 1 to 10^12", r->name);
+		return rule_err(err, errsize, s, "rule %s: burst must be a number from 1 to 10^12",
+				r->name);
 	*burst_set = i == 0;
 	r->rate.burst = i == 0 ? v : r->rate.burst;
 	if ((i = uint_member(s, "ipv4_prefix", 32, &v)) == -1)
@@ -197,8 +209,10 @@ static int rule_name(const config_setting_t *s, bool need, char *out, char *err,
 		for (const char *p = name; *p && !bad; p++)
 			bad = *p <= ' ' || *p >= 0x7f || *p == '#' || *p == '%';
 		if (bad)
-			return rule_err(err, errsize, s, "a rule name is 1 to %d printable characters "
-					"without '#', '%%' or space", OP_RATE_NAME_MAX - 1);
+			return rule_err(err, errsize, s,
+					"a rule name is 1 to %d printable characters "
+					"without '#', '%%' or space",
+					OP_RATE_NAME_MAX - 1);
 		memcpy(out, name, strlen(name) + 1);
 		return 0;
 	}
@@ -218,12 +232,15 @@ static int rule_name(const config_setting_t *s, bool need, char *out, char *err,
 static int rule_known(const config_setting_t *s, char *err, size_t errsize)
 {
 	if (!config_setting_is_group(s))
-		return rule_err(err, errsize, s, "a rate rule is a group { key = ...; limit = ...; }");
+		return rule_err(err, errsize, s,
+				"a rate rule is a group { key = ...; limit = ...; }");
 	for (int i = 0; i < config_setting_length(s); i++) {
 		const config_setting_t *m = config_setting_get_elem(s, (unsigned)i);
 
-		if (pick(rule_keys, sizeof(rule_keys) / sizeof(rule_keys[0]) - 1, config_setting_name(m)) < 0)
-			return rule_err(err, errsize, m, "unknown rate rule field '%s'", config_setting_name(m));
+		if (pick(rule_keys, sizeof(rule_keys) / sizeof(rule_keys[0]) - 1,
+			 config_setting_name(m)) < 0)
+			return rule_err(err, errsize, m, "unknown rate rule field '%s'",
+					config_setting_name(m));
 	}
 	return 0;
 }
@@ -235,11 +252,14 @@ static int rule_check(const config_setting_t *s, const struct op_rate_rule *r, c
 	if (r->nparts == 0)
 		return rule_err(err, errsize, s, "rule %s needs a key", r->name);
 	if (r->rate.limit == 0 && !r->off)
-		return rule_err(err, errsize, s, "rule %s needs a limit such as \"100/1m\"", r->name);
+		return rule_err(err, errsize, s, "rule %s needs a limit such as \"100/1m\"",
+				r->name);
 	for (size_t i = 0; i < r->nparts; i++)
 		if (r->part[i] == OP_RATE_RCPT_DOMAIN && r->count != OP_RATE_RECIPIENTS)
-			return rule_err(err, errsize, s, "rule %s: a key with rcpt_domain counts recipients "
-					"(count = \"recipients\")", r->name);
+			return rule_err(err, errsize, s,
+					"rule %s: a key with rcpt_domain counts recipients "
+					"(count = \"recipients\")",
+					r->name);
 	return 0;
 }
 
@@ -265,7 +285,8 @@ static int rule_one(const config_setting_t *s, bool tenant, struct op_rate_rule 
 		return rule_err(err, errsize, s, "two rate rules are named %s", tmp.name);
 	if (r == NULL) {
 		if (*n == max)
-			return rule_err(err, errsize, s, "more than rate.max_rules (%zu) rules", max);
+			return rule_err(err, errsize, s, "more than rate.max_rules (%zu) rules",
+					max);
 		r = &v[(*n)++];
 		*r = tmp;
 		r->ipv4_prefix = 32;

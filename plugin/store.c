@@ -21,13 +21,13 @@
 
 struct op_store {
 	struct op_store *next;
-	int refs;                     /* under registry_lock */
+	int refs; /* under registry_lock */
 	const struct op_store_ops *ops;
-	char *id;                     /* what makes two stores the same */
-	struct op_store_conf conf;    /* strings owned */
+	char *id;		   /* what makes two stores the same */
+	struct op_store_conf conf; /* strings owned */
 	char *path, *address, *prefix;
 	pthread_mutex_t open_lock;
-	void *h;                      /* the backend's handle once opened */
+	void *h; /* the backend's handle once opened */
 };
 
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;

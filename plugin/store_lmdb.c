@@ -33,13 +33,13 @@
 #include "outpost/gcra.h"
 #include "outpost/store.h"
 
-#define SWEEP_STEP  4 /* entries walked per check, and 2 more per item */
+#define SWEEP_STEP   4 /* entries walked per check, and 2 more per item */
 #define HOLD_WHY_MAX 200
 
 struct lmdb_store {
 	MDB_env *env;
 	MDB_dbi rate, hold;
-	pthread_mutex_t sweep_lock;   /* sweep_from: the walk's position */
+	pthread_mutex_t sweep_lock; /* sweep_from: the walk's position */
 	char sweep_from[OP_STORE_KEY_MAX + 1];
 };
 
@@ -154,7 +154,8 @@ static int sweep(struct lmdb_store *s, MDB_txn *txn, int64_t now, size_t max)
 		k = val_of(s->sweep_from);
 		op = MDB_SET_RANGE;
 	}
-	for (rc = mdb_cursor_get(cur, &k, &v, op); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+	for (rc = mdb_cursor_get(cur, &k, &v, op); rc == 0;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
 		struct counter c;
 
 		if (max != 0 && seen++ == max)
@@ -313,7 +314,8 @@ static int lmdb_refund(void *h, const struct op_store_item *items, size_t n, con
 		if (!get_counter(txn, s->rate, items[i].key, &c))
 			continue;
 		c.tat = op_gcra_refund(c.tat, now, items[i].cost);
-		rc = c.tat <= now ? mdb_del(txn, s->rate, &k, NULL) : mdb_put(txn, s->rate, &k, &d, 0);
+		rc = c.tat <= now ? mdb_del(txn, s->rate, &k, NULL)
+				  : mdb_put(txn, s->rate, &k, &d, 0);
 	}
 	if (rc != 0) {
 		mdb_txn_abort(txn);
@@ -453,13 +455,13 @@ static int lmdb_hold_release(void *h, const char *account, bool *found_r, const 
 }
 
 const struct op_store_ops op_store_lmdb_ops = {
-	.name = "lmdb",
-	.open = lmdb_open,
-	.close = lmdb_close,
-	.check = lmdb_check,
-	.refund = lmdb_refund,
-	.scan = lmdb_scan,
-	.reset = lmdb_reset,
-	.hold_list = lmdb_hold_list,
-	.hold_release = lmdb_hold_release,
+    .name = "lmdb",
+    .open = lmdb_open,
+    .close = lmdb_close,
+    .check = lmdb_check,
+    .refund = lmdb_refund,
+    .scan = lmdb_scan,
+    .reset = lmdb_reset,
+    .hold_list = lmdb_hold_list,
+    .hold_release = lmdb_hold_release,
 };

@@ -36,67 +36,68 @@
 
 #include "outpost/store.h"
 
-#define POOL_MAX     32
-#define BACKOFF_MIN  100000LL  /* µs */
-#define BACKOFF_MAX  2000000LL /* µs */
-#define SCAN_BATCH   "500"
-#define COST_MAX     (1LL << 52) /* Lua numbers are doubles */
+#define POOL_MAX    32
+#define BACKOFF_MIN 100000LL  /* µs */
+#define BACKOFF_MAX 2000000LL /* µs */
+#define SCAN_BATCH  "500"
+#define COST_MAX    (1LL << 52) /* Lua numbers are doubles */
 
 static const char script[] =
-	"local t = redis.call('TIME')\n"
-	"local now = tonumber(t[1]) * 1000000 + tonumber(t[2])\n"
-	"local function put(k, tat, tau)\n"
-	"  redis.call('SET', k, string.format('%d %d', tat, tau), 'PX', math.floor((tat - now) / 1000) + 1)\n"
-	"end\n"
-	"if ARGV[1] == 'r' then\n"
-	"  for i = 1, #KEYS do\n"
-	"    local v = redis.call('GET', KEYS[i])\n"
-	"    if v then\n"
-	"      local tat, tau = string.match(v, '^(%d+) (%d+)')\n"
-	"      tat = tonumber(tat) or 0\n"
-	"      local c = tonumber(ARGV[i + 1])\n"
-	"      if tat <= now or c >= tat - now then redis.call('DEL', KEYS[i])\n"
-	"      else put(KEYS[i], tat - c, tonumber(tau) or 0) end\n"
-	"    end\n"
-	"  end\n"
-	"  return {now}\n"
-	"end\n"
-	"local n = tonumber(ARGV[2])\n"
-	"local hk = KEYS[n + 1]\n"
-	"local out = {now, 0, 0, 0}\n"
-	"if hk and ARGV[3] == '1' and redis.call('EXISTS', hk) == 1 then\n"
-	"  out[2] = 1\n"
-	"  return out\n"
-	"end\n"
-	"local refused, keep = false, {}\n"
-	"for i = 1, n do\n"
-	"  local b = 4 + (i - 1) * 4\n"
-	"  local cost, tau = tonumber(ARGV[b + 1]), tonumber(ARGV[b + 2])\n"
-	"  local v = redis.call('GET', KEYS[i])\n"
-	"  local tat = v and tonumber(string.match(v, '^%d+')) or 0\n"
-	"  if tat > now + tau then tat = now + tau; put(KEYS[i], tat, tau) end\n"
-	"  local base = math.max(tat, now)\n"
-	"  local nt, ok, retry = base + cost, 0, 0\n"
-	"  if cost > tau then retry = -1\n"
-	"  elseif nt <= now + tau then ok = 1; tat = nt; keep[#keep + 1] = {i, nt, tau}\n"
-	"  else retry = nt - now - tau end\n"
-	"  if ok == 0 and ARGV[b + 3] == '1' then refused = true end\n"
-	"  if ok == 0 and hk and ARGV[b + 4] == '1' and out[3] == 0 then\n"
-	"    redis.call('SET', hk, string.format('%d ', now) .. ARGV[4]); out[3] = 1\n"
-	"  end\n"
-	"  out[#out + 1] = ok; out[#out + 1] = retry; out[#out + 1] = tat\n"
-	"end\n"
-	"if refused then out[4] = 1 else\n"
-	"  for _, e in ipairs(keep) do put(KEYS[e[1]], e[2], e[3]) end\n"
-	"end\n"
-	"return out\n";
+    "local t = redis.call('TIME')\n"
+    "local now = tonumber(t[1]) * 1000000 + tonumber(t[2])\n"
+    "local function put(k, tat, tau)\n"
+    "  redis.call('SET', k, string.format('%d %d', tat, tau), 'PX', math.floor((tat - now) / 1000) "
+    "+ 1)\n"
+    "end\n"
+    "if ARGV[1] == 'r' then\n"
+    "  for i = 1, #KEYS do\n"
+    "    local v = redis.call('GET', KEYS[i])\n"
+    "    if v then\n"
+    "      local tat, tau = string.match(v, '^(%d+) (%d+)')\n"
+    "      tat = tonumber(tat) or 0\n"
+    "      local c = tonumber(ARGV[i + 1])\n"
+    "      if tat <= now or c >= tat - now then redis.call('DEL', KEYS[i])\n"
+    "      else put(KEYS[i], tat - c, tonumber(tau) or 0) end\n"
+    "    end\n"
+    "  end\n"
+    "  return {now}\n"
+    "end\n"
+    "local n = tonumber(ARGV[2])\n"
+    "local hk = KEYS[n + 1]\n"
+    "local out = {now, 0, 0, 0}\n"
+    "if hk and ARGV[3] == '1' and redis.call('EXISTS', hk) == 1 then\n"
+    "  out[2] = 1\n"
+    "  return out\n"
+    "end\n"
+    "local refused, keep = false, {}\n"
+    "for i = 1, n do\n"
+    "  local b = 4 + (i - 1) * 4\n"
+    "  local cost, tau = tonumber(ARGV[b + 1]), tonumber(ARGV[b + 2])\n"
+    "  local v = redis.call('GET', KEYS[i])\n"
+    "  local tat = v and tonumber(string.match(v, '^%d+')) or 0\n"
+    "  if tat > now + tau then tat = now + tau; put(KEYS[i], tat, tau) end\n"
+    "  local base = math.max(tat, now)\n"
+    "  local nt, ok, retry = base + cost, 0, 0\n"
+    "  if cost > tau then retry = -1\n"
+    "  elseif nt <= now + tau then ok = 1; tat = nt; keep[#keep + 1] = {i, nt, tau}\n"
+    "  else retry = nt - now - tau end\n"
+    "  if ok == 0 and ARGV[b + 3] == '1' then refused = true end\n"
+    "  if ok == 0 and hk and ARGV[b + 4] == '1' and out[3] == 0 then\n"
+    "    redis.call('SET', hk, string.format('%d ', now) .. ARGV[4]); out[3] = 1\n"
+    "  end\n"
+    "  out[#out + 1] = ok; out[#out + 1] = retry; out[#out + 1] = tat\n"
+    "end\n"
+    "if refused then out[4] = 1 else\n"
+    "  for _, e in ipairs(keep) do put(KEYS[e[1]], e[2], e[3]) end\n"
+    "end\n"
+    "return out\n";
 
 struct redis_store {
 	pthread_mutex_t lock; /* everything below */
 	redisContext *idle[POOL_MAX];
 	int nidle;
-	char sha[48];         /* of the loaded script, "" until loaded */
-	int64_t down_until;   /* µs, 0 when up */
+	char sha[48];	    /* of the loaded script, "" until loaded */
+	int64_t down_until; /* µs, 0 when up */
 	int64_t backoff;
 	bool probing;
 	char host[256];
@@ -118,7 +119,8 @@ static int64_t now_us(void)
 
 static int fail(const char **err_r, const char *what, const char *detail)
 {
-	snprintf(errbuf, sizeof(errbuf), "redis: %s%s%s", what, detail ? ": " : "", detail ? detail : "");
+	snprintf(errbuf, sizeof(errbuf), "redis: %s%s%s", what, detail ? ": " : "",
+		 detail ? detail : "");
 	*err_r = errbuf;
 	return -1;
 }
@@ -140,7 +142,8 @@ static int parse_address(struct redis_store *s, const char *a)
 
 	if (strncmp(a, "unix:", 5) == 0) {
 		s->is_unix = true;
-		return snprintf(s->host, sizeof(s->host), "%s", a + 5) < (int)sizeof(s->host) ? 0 : -1;
+		return snprintf(s->host, sizeof(s->host), "%s", a + 5) < (int)sizeof(s->host) ? 0
+											      : -1;
 	}
 	colon = strrchr(a, ':');
 	if (colon == NULL || colon == a)
@@ -182,7 +185,8 @@ static void *redis_open(const struct op_store_conf *conf, const char **err_r)
 	pthread_mutex_init(&s->lock, NULL);
 	if (parse_address(s, conf->redis_address) < 0) {
 		redis_close(s);
-		return *err_r = "rate.redis_address: expected HOST:PORT, [IPV6]:PORT or unix:/path", NULL;
+		return *err_r = "rate.redis_address: expected HOST:PORT, [IPV6]:PORT or unix:/path",
+		       NULL;
 	}
 	snprintf(s->prefix, sizeof(s->prefix), "%s", conf->redis_prefix);
 	s->connect_tv = tv_of(conf->redis_connect_timeout_ms);
@@ -343,7 +347,8 @@ static redisReply *evalsha(struct redis_store *s, redisContext *c, int argc, con
 /* Run the script with keys (prefixed) and args.  The reply (an array) or
  * NULL with *err_r. */
 static redisReply *run_script(struct redis_store *s, const char *kind, const char *const *keys,
-			      size_t nkeys, const char *const *args, size_t nargs, const char **err_r)
+			      size_t nkeys, const char *const *args, size_t nargs,
+			      const char **err_r)
 {
 	size_t argc = 3 + nkeys + nargs, pl = strlen(s->prefix);
 	const char **argv = calloc(argc, sizeof(*argv));
@@ -390,14 +395,16 @@ out:
 
 static long long int_at(const redisReply *r, size_t i)
 {
-	return i < r->elements && r->element[i]->type == REDIS_REPLY_INTEGER ? r->element[i]->integer : 0;
+	return i < r->elements && r->element[i]->type == REDIS_REPLY_INTEGER
+		   ? r->element[i]->integer
+		   : 0;
 }
 
 static int redis_check(void *h, struct op_store_check *c, const char **err_r)
 {
 	size_t nk = c->nitems + (c->account ? 1 : 0), na = 4 + 4 * c->nitems;
 	const char **keys = calloc(nk + 1, sizeof(*keys)), **args = calloc(na, sizeof(*args));
-	char (*nums)[24] = calloc(2 * c->nitems + 1, sizeof(*nums));
+	char(*nums)[24] = calloc(2 * c->nitems + 1, sizeof(*nums));
 	redisReply *r = NULL;
 	int rc = -1;
 
@@ -414,8 +421,10 @@ static int redis_check(void *h, struct op_store_check *c, const char **err_r)
 		const struct op_store_item *it = &c->items[i];
 
 		keys[i] = it->key;
-		snprintf(nums[2 * i], sizeof(nums[0]), "%lld", (long long)(it->cost < COST_MAX ? it->cost : COST_MAX));
-		snprintf(nums[2 * i + 1], sizeof(nums[0]), "%lld", (long long)(it->tau < COST_MAX ? it->tau : COST_MAX));
+		snprintf(nums[2 * i], sizeof(nums[0]), "%lld",
+			 (long long)(it->cost < COST_MAX ? it->cost : COST_MAX));
+		snprintf(nums[2 * i + 1], sizeof(nums[0]), "%lld",
+			 (long long)(it->tau < COST_MAX ? it->tau : COST_MAX));
 		args[4 + 4 * i] = nums[2 * i];
 		args[5 + 4 * i] = nums[2 * i + 1];
 		args[6 + 4 * i] = it->blocking ? "1" : "0";
@@ -448,7 +457,7 @@ out:
 static int redis_refund(void *h, const struct op_store_item *items, size_t n, const char **err_r)
 {
 	const char **keys = calloc(n, sizeof(*keys)), **args = calloc(n + 1, sizeof(*args));
-	char (*nums)[24] = calloc(n, sizeof(*nums));
+	char(*nums)[24] = calloc(n, sizeof(*nums));
 	redisReply *r = NULL;
 
 	if (keys != NULL && args != NULL && nums != NULL) {
@@ -520,7 +529,8 @@ static int scan_keys(struct redis_store *s, const char *pattern, scan_fn fn, voi
 
 	if (t == NULL)
 		return -1;
-	now = t->elements == 2 ? atoll(t->element[0]->str) * 1000000 + atoll(t->element[1]->str) : 0;
+	now =
+	    t->elements == 2 ? atoll(t->element[0]->str) * 1000000 + atoll(t->element[1]->str) : 0;
 	freeReplyObject(t);
 	do {
 		const char *argv[] = {"SCAN", cursor, "MATCH", pattern, "COUNT", SCAN_BATCH};
@@ -593,7 +603,9 @@ static int walk(struct redis_store *s, const char *key, struct entry_arg *ea, co
 	glob_escape(esc, sizeof(esc), key ? key : "");
 	glob_escape(pesc, sizeof(pesc), s->prefix);
 	snprintf(pattern, sizeof(pattern), "%sr:%s%s", pesc, esc,
-		 key == NULL ? "*" : ea->exact ? "" : "#*");
+		 key == NULL ? "*"
+		 : ea->exact ? ""
+			     : "#*");
 	return scan_keys(s, pattern, entry_cb, ea, err_r);
 }
 
@@ -658,13 +670,13 @@ static int redis_hold_release(void *h, const char *account, bool *found_r, const
 }
 
 const struct op_store_ops op_store_redis_ops = {
-	.name = "redis",
-	.open = redis_open,
-	.close = redis_close,
-	.check = redis_check,
-	.refund = redis_refund,
-	.scan = redis_scan,
-	.reset = redis_reset,
-	.hold_list = redis_hold_list,
-	.hold_release = redis_hold_release,
+    .name = "redis",
+    .open = redis_open,
+    .close = redis_close,
+    .check = redis_check,
+    .refund = redis_refund,
+    .scan = redis_scan,
+    .reset = redis_reset,
+    .hold_list = redis_hold_list,
+    .hold_release = redis_hold_release,
 };

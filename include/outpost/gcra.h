@@ -23,21 +23,21 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define OP_GCRA_WINDOW_MIN_US 1000000LL             /* 1 s */
+#define OP_GCRA_WINDOW_MIN_US 1000000LL		    /* 1 s */
 #define OP_GCRA_WINDOW_MAX_US (366LL * 86400000000) /* 366 d */
-#define OP_GCRA_LIMIT_MAX     1000000000000ULL      /* 10^12 units per window */
+#define OP_GCRA_LIMIT_MAX     1000000000000ULL	    /* 10^12 units per window */
 
 struct op_gcra_rate {
-	uint64_t limit;    /* units per window, 1..OP_GCRA_LIMIT_MAX */
+	uint64_t limit;	   /* units per window, 1..OP_GCRA_LIMIT_MAX */
 	int64_t window_us; /* OP_GCRA_WINDOW_MIN_US..OP_GCRA_WINDOW_MAX_US */
-	uint64_t burst;    /* units that may pass at once from rest, >= 1 */
+	uint64_t burst;	   /* units that may pass at once from rest, >= 1 */
 };
 
 /* What one check decided. */
 struct op_gcra_result {
 	bool allowed;
-	int64_t tat;      /* TAT to store when the request is counted */
-	int64_t keep;     /* TAT to store when it is not (denied, or refused by another
+	int64_t tat;	  /* TAT to store when the request is counted */
+	int64_t keep;	  /* TAT to store when it is not (denied, or refused by another
 	                   * rule): the stored one, or now + tau when the clock went
 	                   * backwards; a store writes it when it differs */
 	int64_t retry_us; /* denied: microseconds until the same request passes; -1 when it
@@ -56,8 +56,7 @@ int64_t op_gcra_tolerance(const struct op_gcra_rate *r);
  * since it was stored) is read as now + tau, and res->keep says so: a
  * clock step never makes a key stricter than a full bucket that refills
  * from now on.  Fills *res. */
-void op_gcra_check(int64_t tat, int64_t now, int64_t cost, int64_t tau,
-		   struct op_gcra_result *res);
+void op_gcra_check(int64_t tat, int64_t now, int64_t cost, int64_t tau, struct op_gcra_result *res);
 
 /* Give back cost microseconds to a key (a counted attempt that did not
  * happen).  Returns the TAT to store; a value <= now means the key is at

@@ -33,12 +33,12 @@
 #define OP_RATE_PARTS_MAX 2
 
 enum op_rate_part {
-	OP_RATE_LOGIN = 0,    /* SASL login ({auth_authen}) */
-	OP_RATE_SENDER,       /* envelope sender, lower case */
+	OP_RATE_LOGIN = 0, /* SASL login ({auth_authen}) */
+	OP_RATE_SENDER,	   /* envelope sender, lower case */
 	OP_RATE_SENDER_DOMAIN,
 	OP_RATE_TENANT,
-	OP_RATE_CLIENT_IP,    /* client address within ipv4_prefix / ipv6_prefix */
-	OP_RATE_RCPT_DOMAIN,  /* only with count = recipients */
+	OP_RATE_CLIENT_IP,   /* client address within ipv4_prefix / ipv6_prefix */
+	OP_RATE_RCPT_DOMAIN, /* only with count = recipients */
 	OP_RATE_PART__COUNT
 };
 
@@ -52,12 +52,12 @@ struct op_rate_rule {
 	size_t nparts;
 	unsigned ipv4_prefix, ipv6_prefix;
 	enum op_rate_count count;
-	struct op_gcra_rate rate;   /* burst defaults to the limit */
-	char limit_text[32];        /* "100/1m", for logs and replies */
+	struct op_gcra_rate rate; /* burst defaults to the limit */
+	char limit_text[32];	  /* "100/1m", for logs and replies */
 	enum op_rate_scope scope;
 	enum op_rate_action action;
-	bool hold_account;          /* then = "hold_account" */
-	bool off;                   /* limit = "none" (tenant override) */
+	bool hold_account; /* then = "hold_account" */
+	bool off;	   /* limit = "none" (tenant override) */
 	unsigned line;
 };
 

@@ -36,23 +36,23 @@ enum op_store_kind { OP_STORE_LMDB = 0, OP_STORE_REDIS = 1 };
 struct op_store_conf {
 	enum op_store_kind kind;
 	const char *lmdb_path;
-	long long lmdb_map_size;    /* bytes */
-	const char *redis_address;  /* "HOST:PORT", "[V6]:PORT" or "unix:/path" */
-	const char *redis_prefix;   /* before every key */
+	long long lmdb_map_size;   /* bytes */
+	const char *redis_address; /* "HOST:PORT", "[V6]:PORT" or "unix:/path" */
+	const char *redis_prefix;  /* before every key */
 	long long redis_connect_timeout_ms;
 	long long redis_timeout_ms; /* per command */
 };
 
 /* One counter of a check (in) and what became of it (out). */
 struct op_store_item {
-	const char *key;     /* in: counter key, at most OP_STORE_KEY_MAX bytes */
-	int64_t cost;        /* in: microseconds this attempt costs (op_gcra_cost) */
-	int64_t tau;         /* in: the rule's tolerance (op_gcra_tolerance) */
-	bool blocking;       /* in: a denial refuses the whole attempt */
-	bool hold_on_deny;   /* in: a denial holds the check's account */
-	bool allowed;        /* out */
-	int64_t retry_us;    /* out: denied: until the same attempt passes; -1 never */
-	int64_t tat;         /* out: the key's TAT after the check */
+	const char *key;   /* in: counter key, at most OP_STORE_KEY_MAX bytes */
+	int64_t cost;	   /* in: microseconds this attempt costs (op_gcra_cost) */
+	int64_t tau;	   /* in: the rule's tolerance (op_gcra_tolerance) */
+	bool blocking;	   /* in: a denial refuses the whole attempt */
+	bool hold_on_deny; /* in: a denial holds the check's account */
+	bool allowed;	   /* out */
+	int64_t retry_us;  /* out: denied: until the same attempt passes; -1 never */
+	int64_t tat;	   /* out: the key's TAT after the check */
 };
 
 /* A check: items, the account to look up or hold, and the outcome. */
@@ -63,10 +63,10 @@ struct op_store_check {
 	bool query_held;      /* in: say whether the account is held, and if it is,
 	                       * check nothing (it is held whatever the counters say) */
 	const char *hold_why; /* in: stored with a new hold ("rule NAME") */
-	bool held;            /* out: the account is held (before this check) */
-	bool now_held;        /* out: this check held the account */
-	bool refused;         /* out: a blocking item was denied: nothing was counted */
-	int64_t now;          /* out: the store's clock, microseconds since the epoch */
+	bool held;	      /* out: the account is held (before this check) */
+	bool now_held;	      /* out: this check held the account */
+	bool refused;	      /* out: a blocking item was denied: nothing was counted */
+	int64_t now;	      /* out: the store's clock, microseconds since the epoch */
 };
 
 /* One counter as the operator sees it. */
@@ -78,8 +78,8 @@ struct op_store_entry {
 /* One held account. */
 struct op_store_hold {
 	const char *account;
-	int64_t since_us;     /* when it was held, microseconds since the epoch */
-	const char *why;      /* "rule login-day" */
+	int64_t since_us; /* when it was held, microseconds since the epoch */
+	const char *why;  /* "rule login-day" */
 };
 
 struct op_store;

@@ -44,7 +44,8 @@ static int cmp64(const void *a, const void *b)
 int main(int argc, char **argv)
 {
 	struct op_store_conf sc = {0};
-	struct op_gcra_rate minute = {1000000, 60000000, 1000000}, day = {100000000, 86400000000LL, 100000000};
+	struct op_gcra_rate minute = {1000000, 60000000, 1000000},
+			    day = {100000000, 86400000000LL, 100000000};
 	struct op_store_item items[2];
 	struct op_store_check c = {0};
 	struct op_store *st;
@@ -105,8 +106,9 @@ int main(int argc, char **argv)
 			return fprintf(stderr, "bench_rate: fill: %s\n", err), 1;
 	}
 	if (sc.kind == OP_STORE_LMDB && stat(path, &sb) == 0)
-		printf("lmdb file_after_%ld_keys %lld bytes (%.1f bytes per key, key text %zu bytes)\n", keys,
-		       (long long)sb.st_size, (double)sb.st_size / (double)keys, strlen(k1));
+		printf("lmdb file_after_%ld_keys %lld bytes (%.1f bytes per key, key text %zu "
+		       "bytes)\n",
+		       keys, (long long)sb.st_size, (double)sb.st_size / (double)keys, strlen(k1));
 	op_store_put(&st);
 	free(lat);
 	return 0;

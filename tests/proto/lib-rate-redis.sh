@@ -10,24 +10,28 @@ command -v redis-server >/dev/null 2>&1 || { echo "skip: redis-server not instal
 
 redis_free_port() {
 	local p
-	for p in $(shuf -i 20000-59999 -n 50); do
-		ss -Hltn "sport = :$p" 2>/dev/null | grep -q . || { echo "$p"; return 0; }
+	# below the ephemeral range: a client's local port there makes bind fail
+	for p in $(shuf -i 20000-32767 -n 50); do
+		ss -Htan "sport = :$p" 2>/dev/null | grep -q . || { echo "$p"; return 0; }
 	done
 	return 1
 }
 
 redis_up() {
-	local i
-	REDIS_PORT=$(redis_free_port)
-	if [ "${2:-}" != closed ]; then
+	local i try
+	for try in 1 2 3; do
+		REDIS_PORT=$(redis_free_port)
+		[ "${2:-}" = closed ] && break
 		redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save '' --appendonly no \
 			--dir /tmp --daemonize no >/dev/null 2>&1 &
 		REDIS_PID=$!
 		for i in $(seq 100); do
-			redis-cli -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG && break
+			redis-cli -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG && break 2
+			kill -0 "$REDIS_PID" 2>/dev/null || break
 			sleep 0.05
 		done
-	fi
+		redis_stop
+	done
 	# proto_start's steps, with the port and the action put in the config
 	dir=$(mktemp -d /tmp/outpost-proto.XXXXXX)
 	trap 'redis_stop; proto_stop' EXIT

@@ -22,17 +22,17 @@
 enum op { REQ, REFUND, ROOM };
 
 struct step {
-	int64_t at;     /* µs after T0 */
+	int64_t at; /* µs after T0 */
 	enum op op;
-	uint64_t n;     /* units */
-	bool allowed;   /* REQ: wanted decision */
-	int64_t retry;  /* REQ denied: wanted retry (µs), -1 never; ROOM: wanted room */
+	uint64_t n;    /* units */
+	bool allowed;  /* REQ: wanted decision */
+	int64_t retry; /* REQ denied: wanted retry (µs), -1 never; ROOM: wanted room */
 };
 
 struct scenario {
 	const char *name;
 	const char *rate; /* "LIMIT/WINDOW" */
-	uint64_t burst;   /* 0: the limit */
+	uint64_t burst;	  /* 0: the limit */
 	struct step steps[16];
 	size_t nsteps;
 };
@@ -160,7 +160,10 @@ static void test_gcra_long_run_stays_within_limit_plus_burst(void **state)
 		uint64_t burst;
 		int64_t step; /* µs between attempts */
 	} rows[] = {
-		{"100/1m", 0, 10000}, {"7/1m", 0, 1000}, {"5000/1d", 50, 1 * SEC}, {"3/1s", 1, 7},
+	    {"100/1m", 0, 10000},
+	    {"7/1m", 0, 1000},
+	    {"5000/1d", 50, 1 * SEC},
+	    {"3/1s", 1, 7},
 	};
 
 	(void)state;
@@ -202,24 +205,24 @@ static void test_gcra_parse_and_format(void **state)
 		int64_t window_us;
 		const char *formatted;
 	} rows[] = {
-		{"100/1m", 0, 100, 60 * SEC, "100/1m"},
-		{"5000/1d", 0, 5000, 86400 * SEC, "5000/1d"},
-		{"5000/d", 0, 5000, 86400 * SEC, "5000/1d"},
-		{"10M/1h", 0, 10485760, 3600 * SEC, "10485760/1h"},
-		{"64k/30s", 0, 65536, 30 * SEC, "65536/30s"},
-		{"1/90m", 0, 1, 5400 * SEC, "1/90m"},
-		{"2/7d", 0, 2, 7 * 86400 * SEC, "2/7d"},
-		{"0/1m", -1, 0, 0, NULL},
-		{"100", -1, 0, 0, NULL},
-		{"100/", -1, 0, 0, NULL},
-		{"100/1w", -1, 0, 0, NULL},
-		{"100/0s", -1, 0, 0, NULL},
-		{"100/367d", -1, 0, 0, NULL},
-		{"-1/1m", -1, 0, 0, NULL},
-		{"1x/1m", -1, 0, 0, NULL},
-		{"100/1m ", -1, 0, 0, NULL},
-		{"1000000000001/1m", -1, 0, 0, NULL},
-		{"99999999999999999999999/1m", -1, 0, 0, NULL},
+	    {"100/1m", 0, 100, 60 * SEC, "100/1m"},
+	    {"5000/1d", 0, 5000, 86400 * SEC, "5000/1d"},
+	    {"5000/d", 0, 5000, 86400 * SEC, "5000/1d"},
+	    {"10M/1h", 0, 10485760, 3600 * SEC, "10485760/1h"},
+	    {"64k/30s", 0, 65536, 30 * SEC, "65536/30s"},
+	    {"1/90m", 0, 1, 5400 * SEC, "1/90m"},
+	    {"2/7d", 0, 2, 7 * 86400 * SEC, "2/7d"},
+	    {"0/1m", -1, 0, 0, NULL},
+	    {"100", -1, 0, 0, NULL},
+	    {"100/", -1, 0, 0, NULL},
+	    {"100/1w", -1, 0, 0, NULL},
+	    {"100/0s", -1, 0, 0, NULL},
+	    {"100/367d", -1, 0, 0, NULL},
+	    {"-1/1m", -1, 0, 0, NULL},
+	    {"1x/1m", -1, 0, 0, NULL},
+	    {"100/1m ", -1, 0, 0, NULL},
+	    {"1000000000001/1m", -1, 0, 0, NULL},
+	    {"99999999999999999999999/1m", -1, 0, 0, NULL},
 	};
 
 	(void)state;

@@ -39,25 +39,36 @@ static void test_rate_rules_refuse_with_file_and_line(void **state)
 	static const struct {
 		const char *text, *want;
 	} rows[] = {
-		{"rules = ( { key = \"login\"; } );", ":1: rule login:messages:? needs a limit"},
-		{"rules = ( { limit = \"1/1m\"; } );", "needs a key"},
-		{"rules = ( { key = \"ip\"; limit = \"1/1m\"; } );", "key: expected login, sender"},
-		{"rules = ( { key = \"login+login\"; limit = \"1/1m\"; } );", "the same part twice"},
-		{"rules = ( { key = \"login+sender+tenant\"; limit = \"1/1m\"; } );", "at most two parts"},
-		{"rules = ( { key = \"login+rcpt_domain\"; limit = \"1/1m\"; } );", "counts recipients"},
-		{"rules = ( { key = \"login\"; limit = \"1/1w\"; } );", "the window of a rate"},
-		{"rules = ( { key = \"login\"; limit = \"1/1m\"; action = \"drop\"; } );", "action: expected"},
-		{"rules = ( { key = \"login\"; limit = \"1/1m\"; then = \"hold\"; } );", "then: expected"},
-		{"rules = ( { key = \"login\"; limit = \"1/1m\"; burst = 0; } );", "burst must be"},
-		{"rules = ( { key = \"login\"; limit = \"1/1m\"; colour = 1; } );", "unknown rate rule field 'colour'"},
-		{"rules = ( { name = \"a#b\"; key = \"login\"; limit = \"1/1m\"; } );", "a rule name is"},
-		{"rules = ( { name = \"a\"; key = \"login\"; limit = \"1/1m\"; },\n"
-		 "          { name = \"a\"; key = \"sender\"; limit = \"1/1m\"; } );", ":2: two rate rules are named a"},
-		{"rules = ( {key=\"login\";limit=\"1/1s\";},{key=\"login\";limit=\"2/1s\";},{key=\"login\";limit=\"3/1s\";},"
-		 "{key=\"login\";limit=\"4/1s\";},{key=\"login\";limit=\"5/1s\";} );", "more than rate.max_rules (4)"},
-		{"rules = ( { name = \"a\"; key = \"login\"; limit = \"1/1m\"; } );\n"
-		 "tenant = ( { key = \"login\"; limit = \"2/1m\"; } );", ":2: a tenant's rate rule needs a name"},
-		{"rules = { a = 1; };", "rate rules are a list"},
+	    {"rules = ( { key = \"login\"; } );", ":1: rule login:messages:? needs a limit"},
+	    {"rules = ( { limit = \"1/1m\"; } );", "needs a key"},
+	    {"rules = ( { key = \"ip\"; limit = \"1/1m\"; } );", "key: expected login, sender"},
+	    {"rules = ( { key = \"login+login\"; limit = \"1/1m\"; } );", "the same part twice"},
+	    {"rules = ( { key = \"login+sender+tenant\"; limit = \"1/1m\"; } );",
+	     "at most two parts"},
+	    {"rules = ( { key = \"login+rcpt_domain\"; limit = \"1/1m\"; } );",
+	     "counts recipients"},
+	    {"rules = ( { key = \"login\"; limit = \"1/1w\"; } );", "the window of a rate"},
+	    {"rules = ( { key = \"login\"; limit = \"1/1m\"; action = \"drop\"; } );",
+	     "action: expected"},
+	    {"rules = ( { key = \"login\"; limit = \"1/1m\"; then = \"hold\"; } );",
+	     "then: expected"},
+	    {"rules = ( { key = \"login\"; limit = \"1/1m\"; burst = 0; } );", "burst must be"},
+	    {"rules = ( { key = \"login\"; limit = \"1/1m\"; colour = 1; } );",
+	     "unknown rate rule field 'colour'"},
+	    {"rules = ( { name = \"a#b\"; key = \"login\"; limit = \"1/1m\"; } );",
+	     "a rule name is"},
+	    {"rules = ( { name = \"a\"; key = \"login\"; limit = \"1/1m\"; },\n"
+	     "          { name = \"a\"; key = \"sender\"; limit = \"1/1m\"; } );",
+	     ":2: two rate rules are named a"},
+	    {"rules = ( "
+	     "{key=\"login\";limit=\"1/1s\";},{key=\"login\";limit=\"2/"
+	     "1s\";},{key=\"login\";limit=\"3/1s\";},"
+	     "{key=\"login\";limit=\"4/1s\";},{key=\"login\";limit=\"5/1s\";} );",
+	     "more than rate.max_rules (4)"},
+	    {"rules = ( { name = \"a\"; key = \"login\"; limit = \"1/1m\"; } );\n"
+	     "tenant = ( { key = \"login\"; limit = \"2/1m\"; } );",
+	     ":2: a tenant's rate rule needs a name"},
+	    {"rules = { a = 1; };", "rate rules are a list"},
 	};
 
 	(void)state;
@@ -75,14 +86,17 @@ static void test_rate_rules_refuse_with_file_and_line(void **state)
 static void test_rate_rules_defaults_and_tenant_overrides(void **state)
 {
 	const char *text =
-		"rules = ( { name = \"m\"; key = \"login\"; count = \"recipients\"; limit = \"100/1m\"; },\n"
-		"          { name = \"d\"; key = \"login\"; limit = \"5000/1d\"; burst = 50; action = \"hold\";"
-		" then = \"hold_account\"; },\n"
-		"          { key = \"client_ip\"; ipv4_prefix = 24; limit = \"10M/1h\"; count = \"bytes\";"
-		" apply_to = \"external\"; } );\n"
-		"tenant = ( { name = \"m\"; limit = \"1000/1m\"; },\n"
-		"           { name = \"d\"; limit = \"none\"; },\n"
-		"           { name = \"x\"; key = \"tenant\"; limit = \"9/1s\"; action = \"log\"; } );";
+	    "rules = ( { name = \"m\"; key = \"login\"; count = \"recipients\"; limit = "
+	    "\"100/1m\"; },\n"
+	    "          { name = \"d\"; key = \"login\"; limit = \"5000/1d\"; burst = 50; action = "
+	    "\"hold\";"
+	    " then = \"hold_account\"; },\n"
+	    "          { key = \"client_ip\"; ipv4_prefix = 24; limit = \"10M/1h\"; count = "
+	    "\"bytes\";"
+	    " apply_to = \"external\"; } );\n"
+	    "tenant = ( { name = \"m\"; limit = \"1000/1m\"; },\n"
+	    "           { name = \"d\"; limit = \"none\"; },\n"
+	    "           { name = \"x\"; key = \"tenant\"; limit = \"9/1s\"; action = \"log\"; } );";
 	struct op_rate_rules g = {0}, t = {0};
 	char err[300] = "";
 
@@ -118,24 +132,24 @@ static void test_rate_key_values_and_networks(void **state)
 		bool lower;
 		const char *want;
 	} values[] = {
-		{"Alice@Example.ORG", true, "alice@example.org"},
-		{"Alice", false, "Alice"},
-		{"a#b+c%d e", false, "a%23b%2Bc%25d%20e"},
-		{"caf\xc3\xa9", false, "caf%C3%A9"},
-		{"x\ny", false, "x%0Ay"},
+	    {"Alice@Example.ORG", true, "alice@example.org"},
+	    {"Alice", false, "Alice"},
+	    {"a#b+c%d e", false, "a%23b%2Bc%25d%20e"},
+	    {"caf\xc3\xa9", false, "caf%C3%A9"},
+	    {"x\ny", false, "x%0Ay"},
 	};
 	static const struct {
 		const char *addr;
 		unsigned p4, p6;
 		const char *want;
 	} nets[] = {
-		{"192.0.2.77", 24, 64, "192.0.2.0/24"},
-		{"192.0.2.77", 32, 64, "192.0.2.77/32"},
-		{"2001:db8:1:2:3:4:5:6", 24, 64, "2001:db8:1:2::/64"},
-		{"IPv6:2001:db8:1:2:3:4:5:6", 24, 48, "2001:db8:1::/48"},
-		{"::ffff:198.51.100.9", 16, 64, "198.51.0.0/16"},
-		{"", 24, 64, NULL},
-		{"localhost", 24, 64, NULL},
+	    {"192.0.2.77", 24, 64, "192.0.2.0/24"},
+	    {"192.0.2.77", 32, 64, "192.0.2.77/32"},
+	    {"2001:db8:1:2:3:4:5:6", 24, 64, "2001:db8:1:2::/64"},
+	    {"IPv6:2001:db8:1:2:3:4:5:6", 24, 48, "2001:db8:1::/48"},
+	    {"::ffff:198.51.100.9", 16, 64, "198.51.0.0/16"},
+	    {"", 24, 64, NULL},
+	    {"localhost", 24, 64, NULL},
 	};
 	char out[400], big[1000];
 	size_t o;
@@ -143,7 +157,9 @@ static void test_rate_key_values_and_networks(void **state)
 	(void)state;
 	for (size_t i = 0; i < NROWS(values); i++) {
 		o = 0;
-		WANT_INT(values[i].want, op_rate_key_value(out, sizeof(out), &o, values[i].value, values[i].lower), 0);
+		WANT_INT(values[i].want,
+			 op_rate_key_value(out, sizeof(out), &o, values[i].value, values[i].lower),
+			 0);
 		WANT_STR(values[i].want, out, values[i].want);
 		WANT_SIZE(values[i].want, o, strlen(values[i].want));
 	}

@@ -277,7 +277,8 @@ static void test_store_lmdb_is_kept_and_shared_between_processes(void **state)
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
-		struct op_store *cs = open_store("d.mdb", 1 << 20); /* the child's own environment */
+		struct op_store *cs =
+		    open_store("d.mdb", 1 << 20); /* the child's own environment */
 		const char *err;
 		int n = 0;
 
