@@ -198,9 +198,17 @@ static sfsistat cb_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *sa)
 		op_verdict_error(&v, c->cfg, OP_ERR_LIMIT, "7.0", "malformed connection data");
 	else
 		op_pipeline_run(OP_STAGE_CONNECT, &oc, &v);
-	if (v.action != OP_ACT_CONTINUE)
-		op_log_info("conn %lu: client=%s connect: %s %s", c->id, c->client_addr,
-			    op_action_name(v.action), v.reason);
+	if (v.action != OP_ACT_CONTINUE) {
+		char esc[128];
+
+		op_log_info("conn %lu: client=%s connect: %s %s", c->id,
+			    op_log_esc(esc, sizeof(esc), c->client_addr), op_action_name(v.action),
+			    v.reason);
+		/* The MTA does not wait for a reply at connect (SMFIP_NR_CONN):
+		 * the verdict is given at the first MAIL FROM instead. */
+		if (c->steps & SMFIP_NR_CONN)
+			c->pending = v;
+	}
 	return milter_status(ctx, c, OP_STAGE_CONNECT, &v);
 }
 
@@ -300,6 +308,10 @@ static sfsistat cb_envfrom(SMFICTX *ctx, char **argv)
 		return milter_status(ctx, c, OP_STAGE_MAIL, &v);
 	}
 	op_verdict_clear(&v);
+	if (c->pending.action >= OP_ACT_ACCEPT) {
+		(void)mail_fill(ctx, m, argv, &v);
+		return finish(ctx, c, OP_STAGE_MAIL, &c->pending, "mail");
+	}
 	if (!mail_fill(ctx, m, argv, &v))
 		return finish(ctx, c, OP_STAGE_MAIL, &v, "mail");
 	oc.conn = c;
@@ -335,9 +347,13 @@ static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
 		op_verdict_error(&v, c->msg->cfg, OP_ERR_RESOURCE, "3.0", "out of memory");
 	if (v.action == OP_ACT_ACCEPT || v.action == OP_ACT_DISCARD)
 		return finish(ctx, c, OP_STAGE_RCPT, &v, "rcpt");
-	if (v.action != OP_ACT_CONTINUE)
-		op_log_info("%s: rcpt=<%s> %s: %s", c->msg->queue_id, oc.rcpt ? oc.rcpt : "",
+	if (v.action != OP_ACT_CONTINUE) {
+		char esc[300];
+
+		op_log_info("%s: rcpt=<%s> %s: %s", c->msg->queue_id,
+			    op_log_esc(esc, sizeof(esc), oc.rcpt ? oc.rcpt : ""),
 			    op_action_name(v.action), v.reason);
+	}
 	/* A refused recipient does not end the transaction. */
 	return milter_status(ctx, c, OP_STAGE_RCPT, &v);
 }

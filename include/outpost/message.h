@@ -66,6 +66,7 @@ struct op_conn {
 	unsigned nmsgs;         /* MAIL FROM commands seen */
 	unsigned long steps;    /* protocol steps negotiated (SMFIP_* of milter.c) */
 	struct op_msg *msg;     /* the open transaction, or NULL */
+	struct op_verdict pending; /* decided at connect, a no-reply stage: given at MAIL */
 	void *mod_conn[OP_MOD_MAX];
 };
 

@@ -26,7 +26,6 @@ fault_conf "$E2E_T/outpost.conf" "$op" example.org:s1
 start_outpost "$E2E_T/outpost.conf"
 
 long=$(head -c 2000 /dev/zero | tr '\0' 1) # over limits.max_macro_length (1024)
-XFAIL_CONNECT="outpost negotiates no reply at the connect stage (SMFIP_NR_CONN), so its refusal of a macro too long at connect is logged but never reaches the MTA; limits.max_macro_length says it is refused"
 # The table: name | expected outcome | message | client options ("<LF>" is
 # a newline) | what it is | why it is a known bug (xfail), if it is one.
 rows=(
@@ -47,9 +46,9 @@ rows=(
 	"newline-in-queue-id|continue, signed|plain|--macro i=Q1:<LF>forged: outpost: end=eom|a queue id with a newline (must not forge a log line)|"
 	"garbage-client-addr|continue, not signed|plain|--macro {client_addr}=not-an-address|a client address that is no address: external, not signed|"
 	"quote-in-login|continue, signed|plain|--macro {auth_authen}=u\"s\\er|a SASL login with a quote and a backslash (escaped in the log)|"
-	"long-macro-j|replycode 550 5.7.0|plain|--macro j=$long|a 2,000-octet MTA name (macro j) at connect|$XFAIL_CONNECT"
-	"long-client-addr|replycode 550 5.7.0|plain|--macro {client_addr}=$long|a 2,000-octet client address at connect|$XFAIL_CONNECT"
-	"long-daemon-name|replycode 550 5.7.0|plain|--macro {daemon_name}=$long|a 2,000-octet daemon name at connect|$XFAIL_CONNECT"
+	"long-macro-j|replycode 550 5.7.0|plain|--macro j=$long|a 2,000-octet MTA name (macro j) at connect|"
+	"long-client-addr|replycode 550 5.7.0|plain|--macro {client_addr}=$long|a 2,000-octet client address at connect|"
+	"long-daemon-name|replycode 550 5.7.0|plain|--macro {daemon_name}=$long|a 2,000-octet daemon name at connect|"
 )
 
 # write_msg KIND FILE: the message of KIND, CRLF line ends.
