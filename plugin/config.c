@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "config_int.h"
+#include "outpost/metrics.h"
 #include "outpost/pipeline.h"
 
 static pthread_mutex_t current_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -149,6 +150,33 @@ static int line_of(config_t *lc, const char *name)
 	return s ? config_setting_source_line(s) : 0;
 }
 
+/* metrics.listen and control.*: a usable address, an absolute socket
+ * path, a group that exists.  0 or -1. */
+static int check_ops(const struct op_config *c, config_t *lc, const char *file, char *err,
+		     size_t errsize)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	const char *why;
+
+	if (c->metrics_listen[0] && op_metrics_addr_parse(c->metrics_listen, &ss, &sl, &why) < 0) {
+		cfg_err(err, errsize, file, line_of(lc, "metrics.listen"),
+			"metrics.listen: %s, got \"%s\"", why, c->metrics_listen);
+		return -1;
+	}
+	if (c->control_socket[0] && c->control_socket[0] != '/') {
+		cfg_err(err, errsize, file, line_of(lc, "control.socket"),
+			"control.socket: want an absolute path, got \"%s\"", c->control_socket);
+		return -1;
+	}
+	if (c->control_group[0] && getgrnam(c->control_group) == NULL) {
+		cfg_err(err, errsize, file, line_of(lc, "control.group"),
+			"control.group: no such group \"%s\"", c->control_group);
+		return -1;
+	}
+	return 0;
+}
+
 /* Step 2c: rules across keys.  0 or -1. */
 static int check_cross(struct op_config *c, config_t *lc, const char *file, char *err,
 		       size_t errsize)
@@ -190,6 +218,8 @@ static int check_cross(struct op_config *c, config_t *lc, const char *file, char
 			"milter.socket_group: no such group \"%s\"", c->milter_socket_group);
 		return -1;
 	}
+	if (check_ops(c, lc, file, err, errsize) < 0)
+		return -1;
 	if (c->max_header_length > c->max_header_bytes) {
 		/* Either may be the one the file sets; the other is a default. */
 		cfg_err(err, errsize, file,

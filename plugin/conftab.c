@@ -224,6 +224,14 @@ static const struct op_conf_key conftab[] = {
 	{"event.max_queue", OP_CT_SIZE, OFF(event_max_queue), "4M", 64 * KB, 1024 * MB, NULL, true,
 	 "events waiting for the disk, in bytes; past it new events are dropped and counted"},
 
+	/* metrics and control: the Prometheus endpoint and outpostctl's socket */
+	{"metrics.listen", OP_CT_STRING, OFF(metrics_listen), "", 0, 0, NULL, false,
+	 "address of the Prometheus endpoint (GET /metrics): HOST:PORT or [IPV6]:PORT, e.g. 127.0.0.1:9125 (empty: off)"},
+	{"control.socket", OP_CT_STRING, OFF(control_socket), "/run/outpost/control.sock", 0, 0, NULL, false,
+	 "unix socket of `outpostctl status` and `outpostctl reload` (empty: none)"},
+	{"control.group", OP_CT_STRING, OFF(control_group), "", 0, 0, NULL, false,
+	 "group allowed to use the control socket, mode 0660 (empty: its owner only, mode 0600)"},
+
 	/* rate: GCRA limits (rules in rate.rules and each tenant's rate_rules) */
 	{"rate.enabled", OP_CT_BOOL, OFF(rate_enabled), "false", 0, 0, NULL, true,
 	 "apply the rate rules"},

@@ -21,6 +21,8 @@ int ctl_rate(const struct ctl_opts *o, int argc, char **argv);  /* ctl_rate.c */
 int ctl_hold(const struct ctl_opts *o, int argc, char **argv);  /* ctl_rate.c */
 int ctl_unsub(const struct ctl_opts *o, int argc, char **argv);  /* ctl_track.c */
 int ctl_trace(const struct ctl_opts *o, int argc, char **argv);  /* ctl_track.c */
+int ctl_status(const struct ctl_opts *o, int argc, char **argv); /* ctl_daemon.c */
+int ctl_reload(const struct ctl_opts *o, int argc, char **argv); /* ctl_daemon.c */
 
 /* Print s as a JSON string (quotes included) on stdout. */
 void ctl_json_str(const char *s);

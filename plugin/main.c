@@ -30,8 +30,10 @@
 
 #include "daemon.h"
 #include "milter_int.h"
+#include "ops.h"
 #include "outpost/event.h"
 #include "outpost/log.h"
+#include "outpost/metrics.h"
 #include "outpost/pipeline.h"
 
 #define DEFAULT_CONFIG SYSCONFDIR "/outpost/outpost.conf"
@@ -104,17 +106,27 @@ static void warn_static(const char *key)
 	op_log_warning("reload: %s changed; the new value takes effect after a restart", key);
 }
 
-/* Load the file again; publish it, or keep the old snapshot and say why. */
-static void reload_once(void)
+static pthread_mutex_t reload_run_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Load the file again; publish it, or keep the old snapshot and say why
+ * (also into why, when not NULL).  SIGHUP's thread and the control socket
+ * (op_reload_fn) both run it, one at a time.  0 or -1. */
+static int reload_once(char *why, size_t whysize)
 {
 	char err[512];
-	struct op_config *old = op_config_current();
-	struct op_config *c = op_config_load(reloader.path, reloader.generation + 1, err, sizeof(err));
+	struct op_config *old, *c;
 
+	pthread_mutex_lock(&reload_run_lock);
+	old = op_config_current();
+	c = op_config_load(reloader.path, reloader.generation + 1, err, sizeof(err));
 	if (c == NULL) {
 		op_log_error("reload refused, generation %u keeps serving: %s", reloader.generation, err);
+		if (why != NULL)
+			snprintf(why, whysize, "%s", err);
+		op_metrics_reload(false);
 		op_config_unref(&old);
-		return;
+		pthread_mutex_unlock(&reload_run_lock);
+		return -1;
 	}
 	op_config_static_changes(old, c, warn_static);
 	reloader.generation++;
@@ -122,8 +134,11 @@ static void reload_once(void)
 	op_config_set_current(c);
 	op_log_notice("reload: configuration generation %u from %s is active", c->generation,
 		      c->path);
+	op_metrics_reload(true);
 	op_config_unref(&c);
 	op_config_unref(&old);
+	pthread_mutex_unlock(&reload_run_lock);
+	return 0;
 }
 
 /* The reload thread: runs reloads the signal loop asks for. */
@@ -137,7 +152,7 @@ static void *reload_thread(void *arg)
 			break;
 		reloader.wanted = false;
 		pthread_mutex_unlock(&reloader.lock);
-		reload_once();
+		reload_once(NULL, 0);
 		pthread_mutex_lock(&reloader.lock);
 	}
 	pthread_mutex_unlock(&reloader.lock);
@@ -242,6 +257,10 @@ static int start_daemon(const struct opts *o, struct op_config *c)
 	if (path && op_daemon_socket_perms(path, c->milter_socket_owner, c->milter_socket_group,
 					   c->milter_socket_mode) < 0)
 		return -1;
+	if (op_ctl_server_open(c, err, sizeof(err)) < 0)
+		op_log_warning("%s: outpostctl status and reload cannot reach this daemon", err);
+	if (op_metrics_http_open(c, err, sizeof(err)) < 0)
+		op_log_error("%s: no metrics endpoint", err);
 	if (!o->foreground && daemon(0, 0) < 0) {
 		op_log_errno(LOG_ERR, "daemon");
 		return -1;
@@ -286,6 +305,7 @@ int main(int argc, char **argv)
 	}
 	op_log_set_level(c->log_level);
 	op_config_set_current(c);
+	op_metrics_default(); /* its start time is the daemon's */
 	reloader.path = o.config;
 	reloader.generation = c->generation;
 	sigemptyset(&set);
@@ -298,6 +318,8 @@ int main(int argc, char **argv)
 	if (start_daemon(&o, c) < 0)
 		return 1;
 	op_event_start(); /* after daemon() and the privilege drop: it opens event.file */
+	op_metrics_http_start();
+	op_ctl_server_start(reload_once);
 	if (pthread_create(&rt, NULL, reload_thread, NULL) != 0 ||
 	    pthread_create(&mt, NULL, milter_thread, NULL) != 0) {
 		op_log_error("cannot start threads");
@@ -317,6 +339,8 @@ int main(int argc, char **argv)
 		op_event_stop(5000);
 		op_config_unref(&now);
 	}
+	op_ctl_server_stop();
+	op_metrics_http_stop();
 	cleanup_files(c);
 	op_config_set_current(NULL);
 	op_config_unref(&c);

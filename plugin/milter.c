@@ -62,6 +62,10 @@ static sfsistat no_message(SMFICTX *ctx, const struct op_conn *c, unsigned long 
 	if (c != NULL && (c->steps & SMFIP_NOMAIL))
 		return (c->steps & nr) ? SMFIS_NOREPLY : SMFIS_CONTINUE;
 	op_log_error("conn %lu: message data without MAIL FROM", c ? c->id : 0);
+	/* At a stage negotiated as no-reply the MTA reads no answer (libmilter
+	 * would drop it and log an error): the next stage that replies says it. */
+	if (c != NULL && (c->steps & nr))
+		return SMFIS_NOREPLY;
 	op_verdict_error(&v, c ? c->cfg : NULL, OP_ERR_INTERNAL, "3.0", "internal error");
 	if (v.action == OP_ACT_ACCEPT)
 		return SMFIS_ACCEPT;

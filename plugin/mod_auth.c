@@ -26,6 +26,7 @@
 #include "outpost/buf.h"
 #include "outpost/dkim_verify.h"
 #include "outpost/log.h"
+#include "outpost/metrics.h"
 #include "outpost/module.h"
 #include "outpost/pool.h"
 #include "outpost/spf.h"
@@ -264,6 +265,8 @@ static int ar_spf(struct op_buf *b, const struct op_msg *m)
 static int ar_dkim(struct op_buf *b, const struct auth_msg *am, const struct op_dkimv_sig *sigs,
 		   size_t n, size_t max, bool *temperror_r)
 {
+	if (am->nsigs <= 0)
+		op_metrics_dkim_verify(am->nsigs < 0 ? "permerror" : "none");
 	if (am->nsigs < 0)
 		return op_buf_puts(b, ";\r\n\tdkim=permerror") < 0 ? -1 : put_comment(b, am->why);
 	if (am->nsigs == 0)
@@ -271,6 +274,7 @@ static int ar_dkim(struct op_buf *b, const struct auth_msg *am, const struct op_
 	for (size_t i = 0; i < n; i++) {
 		enum op_dkimv_result r = i < max ? sigs[i].result : OP_DKIMV_POLICY;
 
+		op_metrics_dkim_verify(op_dkimv_result_name(r));
 		*temperror_r |= r == OP_DKIMV_TEMPERROR;
 		if (op_buf_printf(b, ";\r\n\tdkim=%s", op_dkimv_result_name(r)) < 0 ||
 		    put_comment(b, i < max ? sigs[i].reason : "auth.dkim_max_signatures reached") <

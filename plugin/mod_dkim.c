@@ -31,6 +31,7 @@
 #include "outpost/dkim_sign.h"
 #include "outpost/dkim_wrap.h"
 #include "outpost/log.h"
+#include "outpost/metrics.h"
 #include "outpost/module.h"
 #include "outpost/pipeline.h"
 #include "outpost/pool.h"
@@ -440,6 +441,8 @@ static void mod_dkim_eom(struct op_ctx *ctx, struct op_verdict *v)
 			return;
 		}
 	}
+	for (size_t i = 0; i < dm->nkeys; i++)
+		op_metrics_dkim_signature(op_dkim_alg_name(dm->keys[i].key->alg));
 	dkim_summary(m, ctx->modidx, dm);
 }
 

@@ -38,6 +38,7 @@
 #include <time.h>
 
 #include "outpost/log.h"
+#include "outpost/metrics.h"
 #include "outpost/module.h"
 #include "outpost/pool.h"
 #include "outpost/rate.h"
@@ -456,6 +457,7 @@ static void rate_verdict(struct op_ctx *ctx, const struct stage *s, const struct
 
 		if (it->allowed)
 			continue;
+		op_metrics_rate_hit(r->name, op_rate_action_name(r->action));
 		op_log_notice(
 		    "%s: rate: over limit: rule=%s key=%s count=%s limit=%s burst=%llu "
 		    "action=%s%s retry_s=%lld",
@@ -474,10 +476,12 @@ static void rate_verdict(struct op_ctx *ctx, const struct stage *s, const struct
 			worst_retry = it->retry_us;
 		}
 	}
-	if (c->now_held)
+	if (c->now_held) {
+		op_metrics_rate_account_held();
 		op_log_warning("%s: rate: account %s held by %s: its next messages go to the hold "
 			       "queue until `outpostctl hold release`",
 			       m->queue_id, c->account, c->hold_why);
+	}
 	if (worst != NULL) {
 		refuse(v, worst, worst_retry);
 		op_msg_summary(m, ctx->modidx, "rate=%s rule=%s key=%s", op_action_name(v->action),

@@ -34,6 +34,7 @@
 #include "config.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <netinet/in.h>
 #include <arpa/nameser.h>
 #include <netdb.h>
@@ -51,6 +52,7 @@
 #include <spf2/spf_dns_zone.h>
 
 #include "outpost/log.h"
+#include "outpost/metrics.h"
 #include "outpost/module.h"
 #include "outpost/spf.h"
 
@@ -90,6 +92,8 @@ struct op_spf_engine {
 
 struct op_spf_zone {
 	SPF_dns_server_t *dns;
+	char **given; /* "TYPE NAME" of every record and timeout added, lower case */
+	size_t ngiven;
 };
 
 /* ---- libspf2's logging ------------------------------------------------ */
@@ -167,6 +171,18 @@ static void rr_free(SPF_dns_rr_t *rr)
 		SPF_dns_rr_free(rr);
 }
 
+/* A lookup in the layer below, timed for outpost_spf_dns_lookup_*. */
+static SPF_dns_rr_t *dns_timed(SPF_dns_server_t *below, const char *name, ns_type t, int cache)
+{
+	struct timespec t0;
+	SPF_dns_rr_t *rr;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	rr = SPF_dns_lookup(below, name, t, cache);
+	op_metrics_spf_dns(op_metrics_since(&t0), rr == NULL || rr->herrno == TRY_AGAIN);
+	return rr;
+}
+
 /* An answer that makes libspf2 give up at once (its temperror path). */
 static SPF_dns_rr_t *rr_giveup(SPF_dns_server_t *s, const char *domain, ns_type t)
 {
@@ -231,7 +247,7 @@ static bool run_is_sub(struct spf_run *run, const char *domain, ns_type t)
 static SPF_dns_rr_t *addr_lookup(SPF_dns_server_t *s, struct spf_run *run, const char *name,
 				 bool v6)
 {
-	SPF_dns_rr_t *rr = SPF_dns_lookup(s->layer_below, name, v6 ? ns_t_aaaa : ns_t_a, 1);
+	SPF_dns_rr_t *rr = dns_timed(s->layer_below, name, v6 ? ns_t_aaaa : ns_t_a, 1);
 
 	if (rr != NULL && rr->herrno == TRY_AGAIN) {
 		run->dns_error = true;
@@ -266,7 +282,7 @@ static SPF_dns_rr_t *cidr0_lookup(SPF_dns_server_t *s, struct spf_run *run, cons
 	name[dot - name] = '\0';
 	if (kind[0] == 'a')
 		return addr_lookup(s, run, name, kind[1] == '6') ?: rr_giveup(s, domain, t);
-	mx = SPF_dns_lookup(s->layer_below, name, ns_t_mx, 1);
+	mx = dns_timed(s->layer_below, name, ns_t_mx, 1);
 	if (mx == NULL || mx->herrno == TRY_AGAIN || (rr_void(mx) && !run_void(run, name)) ||
 	    (unsigned)mx->num_rr > run->lim->max_names) {
 		if (mx != NULL && (unsigned)mx->num_rr > run->lim->max_names)
@@ -318,7 +334,7 @@ static SPF_dns_rr_t *layer_lookup(SPF_dns_server_t *s, const char *domain, ns_ty
 			return rr_giveup(s, domain, t);
 		return SPF_dns_rr_new_nxdomain(s, domain);
 	}
-	rr = SPF_dns_lookup(s->layer_below, domain, t, cache);
+	rr = dns_timed(s->layer_below, domain, t, cache);
 	if (rr == NULL)
 		return rr_giveup(s, domain, t);
 	if (rr->herrno == TRY_AGAIN) {
@@ -401,7 +417,7 @@ static SPF_errcode_t layer_get_spf(SPF_server_t *srv, SPF_request_t *req, SPF_re
 		run_stop(run, OP_SPF_TEMPERROR, "check took longer than spf.timeout");
 		return get_fail(resp, SPF_RESULT_TEMPERROR, SPF_E_DNS_ERROR);
 	}
-	rr = SPF_dns_lookup(below, dom, ns_t_txt, 1);
+	rr = dns_timed(below, dom, ns_t_txt, 1);
 	if (rr == NULL || rr->herrno == TRY_AGAIN || rr->herrno == NO_RECOVERY) {
 		rr_free(rr);
 		run->dns_error = true;
@@ -509,7 +525,7 @@ static SPF_errcode_t layer_get_exp(SPF_server_t *srv, const char *domain, char *
 	if (run == NULL || run->stopped || !op_spf_domain_valid(domain, false) || run_late(run))
 		return SPF_E_NOT_SPF;
 	snprintf(name, sizeof(name), "%s", domain); /* domain may be *bufp */
-	rr = SPF_dns_lookup(srv->resolver->layer_below, name, ns_t_txt, 1);
+	rr = dns_timed(srv->resolver->layer_below, name, ns_t_txt, 1);
 	if (rr == NULL)
 		return SPF_E_NOT_SPF;
 	err = SPF_E_NOT_SPF;
@@ -644,9 +660,10 @@ static void check_run(struct op_spf_engine *e, struct spf_run *run, const char *
 	v6 = strchr(ip, ':') != NULL;
 
 	run->req = req;
+	/* Reasons go to run->problem: op_spf_check() copies it to out. */
 	if (req == NULL) {
 		out->result = OP_SPF_TEMPERROR;
-		snprintf(out->problem, sizeof(out->problem), "out of memory");
+		snprintf(run->problem, sizeof(run->problem), "out of memory");
 		return;
 	}
 	if (use_helo || sender[0] == '\0')
@@ -658,10 +675,16 @@ static void check_run(struct op_spf_engine *e, struct spf_run *run, const char *
 	    SPF_request_set_helo_dom(req, helo[0] ? helo : "unknown") != SPF_E_SUCCESS ||
 	    SPF_request_set_env_from(req, from) != SPF_E_SUCCESS) {
 		out->result = OP_SPF_PERMERROR;
-		snprintf(out->problem, sizeof(out->problem), "cannot use client address %.60s", ip);
+		snprintf(run->problem, sizeof(run->problem), "cannot use client address %.60s", ip);
 	} else {
 		SPF_request_query_mailfrom(req, &resp);
 		out->result = resp ? spf_map(SPF_response_result(resp), run) : OP_SPF_TEMPERROR;
+		/* An error our layer did not name (include of a domain without
+		 * a record...): libspf2's reason, so out->problem is never empty. */
+		if ((out->result == OP_SPF_TEMPERROR || out->result == OP_SPF_PERMERROR) &&
+		    run->problem[0] == '\0')
+			snprintf(run->problem, sizeof(run->problem), "%s",
+				 resp ? SPF_strerror(SPF_response_errcode(resp)) : "no answer");
 		x = resp ? SPF_response_get_explanation(resp) : NULL;
 		if (out->result == OP_SPF_FAIL && x != NULL)
 			snprintf(out->explanation, sizeof(out->explanation), "%s", x);
@@ -765,6 +788,32 @@ int op_spf_zone_new(struct op_spf_zone **z_r, const char **err_r)
 	return 0;
 }
 
+/* Whether NAME of type t was given before (a record or a timeout); with
+ * add, remember it.  libspf2's zone takes a timeout only for a name and
+ * type it does not hold yet: otherwise it reads the NULL data of the
+ * timeout (a crash) or calls its error handler (ANY).  -1: no memory. */
+static int zone_given(struct op_spf_zone *z, const char *name, ns_type t, bool add)
+{
+	char key[300], **v;
+
+	snprintf(key, sizeof(key), "%d %s", (int)t, name);
+	for (char *p = key; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	for (size_t i = 0; i < z->ngiven; i++)
+		if (strcmp(z->given[i], key) == 0)
+			return 1;
+	if (!add)
+		return 0;
+	v = realloc(z->given, (z->ngiven + 1) * sizeof(*v));
+	if (v == NULL)
+		return -1;
+	z->given = v;
+	if ((v[z->ngiven] = strdup(key)) == NULL)
+		return -1;
+	z->ngiven++;
+	return 0;
+}
+
 int op_spf_zone_add(struct op_spf_zone *z, const char *name, const char *type, const char *data,
 		    const char **err_r)
 {
@@ -772,6 +821,8 @@ int op_spf_zone_add(struct op_spf_zone *z, const char *name, const char *type, c
 
 	if (t == ns_t_invalid || t == ns_t_any)
 		return (*err_r = "unknown record type"), -1;
+	if (zone_given(z, name, t, true) < 0)
+		return (*err_r = "out of memory"), -1;
 	if (SPF_dns_zone_add_str(z->dns, name, t, NETDB_SUCCESS, data) != SPF_E_SUCCESS)
 		return (*err_r = "record data not accepted"), -1;
 	return 0;
@@ -784,6 +835,10 @@ int op_spf_zone_timeout(struct op_spf_zone *z, const char *name, const char *typ
 
 	if (t == ns_t_invalid)
 		return (*err_r = "unknown record type"), -1;
+	if (zone_given(z, name, t, false) != 0)
+		return (*err_r = "a timeout for a name and type given before"), -1;
+	if (zone_given(z, name, t, true) < 0)
+		return (*err_r = "out of memory"), -1;
 	if (SPF_dns_zone_add_str(z->dns, name, t, TRY_AGAIN, NULL) != SPF_E_SUCCESS)
 		return (*err_r = "record not accepted"), -1;
 	return 0;
@@ -795,6 +850,9 @@ void op_spf_zone_free(struct op_spf_zone **zp)
 		return;
 	if ((*zp)->dns != NULL)
 		SPF_dns_free((*zp)->dns);
+	for (size_t i = 0; i < (*zp)->ngiven; i++)
+		free((*zp)->given[i]);
+	free((*zp)->given);
 	free(*zp);
 	*zp = NULL;
 }

@@ -4,8 +4,8 @@
  *   outpostctl [-c FILE] [--json] COMMAND [ARGS...]
  *
  * Key commands work without the daemon (they read the configuration and
- * DNS); commands that talk to a running outpost come with its control
- * socket.
+ * DNS); status and reload talk to the running outpost over its control
+ * socket (ctl_daemon.c).
  */
 #include "config.h"
 
@@ -30,6 +30,8 @@ static const struct ctl_cmd {
 	{"hold", ctl_hold, "hold list | release LOGIN     accounts held by a rule with then = hold_account"},
 	{"unsub", ctl_unsub, "unsub verify TOKEN | make TENANT [LIST [RCPT]]  check or make an unsubscribe token"},
 	{"trace", ctl_trace, "trace [-f FILE] ID          print the events of a tracking ID or queue ID"},
+	{"status", ctl_status, "status [-s SOCKET]           the running daemon: version, uptime, config generation, load, store"},
+	{"reload", ctl_reload, "reload [-s SOCKET]           reload the running daemon's configuration; prints why when refused"},
 };
 
 static void usage(FILE *out)

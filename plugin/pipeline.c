@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "outpost/log.h"
+#include "outpost/metrics.h"
 #include "outpost/pipeline.h"
 
 extern const struct op_module mod_rate;
@@ -111,7 +112,11 @@ void op_pipeline_run_table(const struct op_module *const *mods, size_t n, enum o
 
 void op_pipeline_run(enum op_stage stage, struct op_ctx *ctx, struct op_verdict *v)
 {
+	struct timespec t0;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	op_pipeline_run_table(modules, NMODULES, stage, ctx, v);
+	op_metrics_stage(stage, op_metrics_since(&t0));
 }
 
 int op_pipeline_init(struct op_config *cfg, const void *raw, char *err, size_t errsize)

@@ -17,6 +17,7 @@
 #include "outpost/buf.h"
 #include "outpost/event.h"
 #include "outpost/log.h"
+#include "outpost/metrics.h"
 #include "outpost/pipeline.h"
 #include "outpost/pool.h"
 
@@ -142,6 +143,7 @@ void op_session_msg_end(struct op_conn *c, const char *how)
 		op_buf_free(&b);
 	}
 	op_event_msg(m, how); /* the JSON event, where the summary is */
+	op_metrics_message(m, how);
 	op_pipeline_msg_free(m);
 	op_config_unref(&m->cfg);
 	op_pool_free(&m->pool);

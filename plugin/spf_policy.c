@@ -14,6 +14,7 @@
 #include <netinet/in.h>
 
 #include "outpost/log.h"
+#include "outpost/metrics.h"
 #include "outpost/module.h"
 #include "outpost/spf.h"
 
@@ -106,18 +107,22 @@ int op_spf_received_spf(struct op_buf *b, const struct op_spf_outcome *o, const 
 {
 	const char *at = strrchr(sender, '@');
 	const char *dom = helo_identity || sender[0] == '\0' ? helo : (at ? at + 1 : sender);
-	char dsafe[256], rsafe[256];
-	size_t i = 0, j = 0;
+	char dsafe[256], rsafe[256], isafe[64];
+	size_t i = 0, j = 0, k = 0;
 
 	for (const char *p = dom; *p && i + 1 < sizeof(dsafe); p++)
 		dsafe[i++] = (*p > 0x20 && *p < 0x7f && !strchr("()\\", *p)) ? *p : '?';
 	dsafe[i] = '\0';
+	/* The MTA's {client_addr}: an address, but never a line end in a header. */
+	for (const char *p = ip; *p && k + 1 < sizeof(isafe); p++)
+		isafe[k++] = (*p > 0x20 && *p < 0x7f && !strchr("()\\;", *p)) ? *p : '?';
+	isafe[k] = '\0';
 	for (const char *p = receiver; *p && j + 1 < sizeof(rsafe); p++)
 		rsafe[j++] = (*p > 0x20 && *p < 0x7f && !strchr("()\\;", *p)) ? *p : '?';
 	rsafe[j] = '\0';
 	if (op_buf_puts(b, op_spf_result_name(o->result)) < 0 ||
-	    put_comment(b, o, rsafe, dsafe, ip) < 0 ||
-	    op_buf_printf(b, "\r\n\tclient-ip=%s;", ip) < 0 ||
+	    put_comment(b, o, rsafe, dsafe, isafe) < 0 ||
+	    op_buf_printf(b, "\r\n\tclient-ip=%s;", isafe) < 0 ||
 	    op_buf_puts(b, " envelope-from=") < 0 || put_quoted(b, sender) < 0 ||
 	    op_buf_puts(b, "; helo=") < 0 || put_token(b, helo) < 0 ||
 	    op_buf_puts(b, "; receiver=") < 0 || put_token(b, rsafe) < 0 ||
@@ -235,12 +240,14 @@ void op_spf_external(struct op_ctx *ctx, struct op_spf_engine *engine, struct op
 		return;
 	}
 	op_spf_check(engine, ip, m->mail_from, helo, null, &o);
+	op_metrics_spf(null ? "helo" : "mailfrom", op_spf_result_name(o.result));
 	m->auth.spf_checked = true;
 	m->auth.spf_helo_identity = null;
 	m->auth.spf_result = o.result;
 	op_strlcpy(m->auth.spf_problem, o.problem, sizeof(m->auth.spf_problem));
 	if (ctx->cfg->spf_check_helo && !null) {
 		op_spf_check(engine, ip, "", helo, true, &h);
+		op_metrics_spf("helo", op_spf_result_name(h.result));
 		m->auth.helo_checked = true;
 		m->auth.helo_result = h.result;
 	}
@@ -270,6 +277,7 @@ void op_spf_outbound(struct op_ctx *ctx, struct op_spf_engine *engine,
 	}
 	for (size_t i = 0; i < eg->n; i++) {
 		op_spf_check(engine, eg->ip[i], m->mail_from, m->conn->helo, false, &o);
+		op_metrics_spf("egress", op_spf_result_name(o.result));
 		if (o.result == OP_SPF_PASS)
 			continue;
 		if (o.result == OP_SPF_TEMPERROR) {

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "outpost/metrics.h"
 #include "outpost/store.h"
 
 struct op_store {
@@ -171,26 +172,37 @@ static void *store_handle(struct op_store *st, const char **err_r)
 
 int op_store_check(struct op_store *st, struct op_store_check *c, const char **err_r)
 {
-	void *h = store_handle(st, err_r);
+	struct timespec t0;
+	void *h;
+	int r;
 
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	h = store_handle(st, err_r);
 	c->held = c->now_held = c->refused = false;
 	for (size_t i = 0; i < c->nitems; i++) {
 		c->items[i].allowed = false;
 		c->items[i].retry_us = 0;
 		c->items[i].tat = 0;
 	}
-	return h ? st->ops->check(h, c, err_r) : -1;
+	r = h ? st->ops->check(h, c, err_r) : -1;
+	op_metrics_store(st->ops->name, "check", r == 0, op_metrics_since(&t0));
+	return r;
 }
 
 int op_store_refund(struct op_store *st, const struct op_store_item *items, size_t n,
 		    const char **err_r)
 {
+	struct timespec t0;
 	void *h;
+	int r;
 
 	if (n == 0)
 		return 0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	h = store_handle(st, err_r);
-	return h ? st->ops->refund(h, items, n, err_r) : -1;
+	r = h ? st->ops->refund(h, items, n, err_r) : -1;
+	op_metrics_store(st->ops->name, "refund", r == 0, op_metrics_since(&t0));
+	return r;
 }
 
 int op_store_scan(struct op_store *st, const char *key, op_store_entry_fn fn, void *arg,

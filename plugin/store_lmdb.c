@@ -334,7 +334,7 @@ static int walk(struct lmdb_store *s, const char *key, bool del, op_store_entry_
 	bool exact = key != NULL && strchr(key, '#') != NULL;
 	size_t plen = 0;
 	MDB_txn *txn;
-	MDB_cursor *cur;
+	MDB_cursor *cur = NULL;
 	MDB_val k, v;
 	int64_t now = lmdb_now();
 	int rc, op = MDB_FIRST;
@@ -380,6 +380,8 @@ static int walk(struct lmdb_store *s, const char *key, bool del, op_store_entry_
 		if (fn(&e, arg) != 0)
 			break;
 	}
+	if (!del)
+		mdb_cursor_close(cur); /* a read-only transaction does not free its cursors */
 	if (rc != 0 && rc != MDB_NOTFOUND) {
 		mdb_txn_abort(txn);
 		return lmdb_fail(rc, err_r);
@@ -406,7 +408,7 @@ static int lmdb_hold_list(void *h, op_store_hold_fn fn, void *arg, const char **
 {
 	struct lmdb_store *s = h;
 	MDB_txn *txn;
-	MDB_cursor *cur;
+	MDB_cursor *cur = NULL;
 	MDB_val k, v;
 	int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
 
@@ -431,6 +433,7 @@ static int lmdb_hold_list(void *h, op_store_hold_fn fn, void *arg, const char **
 		if (fn(&hd, arg) != 0)
 			break;
 	}
+	mdb_cursor_close(cur); /* a read-only transaction does not free its cursors */
 	mdb_txn_abort(txn);
 	return rc != 0 && rc != MDB_NOTFOUND ? lmdb_fail(rc, err_r) : 0;
 }

@@ -98,6 +98,7 @@ static void verdict_vset(struct op_verdict *v, enum op_action a, const char *rco
 	char raw[OP_REPLY_TEXT_MAX];
 
 	v->action = a;
+	v->module = NULL; /* every field set: callers use verdicts they never cleared */
 	vsnprintf(raw, sizeof(raw), fmt, ap);
 	op_strlcpy(v->reason, raw, sizeof(v->reason));
 	op_reply_sanitise(v->text, sizeof(v->text), raw);

@@ -156,6 +156,11 @@ struct op_config {
 	bool event_syslog;
 	long long event_max_queue;
 
+	/* metrics (Prometheus endpoint) and control (outpostctl's socket) */
+	char *metrics_listen;
+	char *control_socket;
+	char *control_group;
+
 	/* rate (GCRA limits per login, sender, domain, client, recipient domain) */
 	bool rate_enabled;
 	int rate_store;                  /* enum op_store_kind: 0 lmdb, 1 redis */

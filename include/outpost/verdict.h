@@ -57,8 +57,9 @@ void op_verdict_clear(struct op_verdict *v);
  * xcode's class digit must match; on a mismatch or a malformed code the
  * reply falls back to the standard one for the action (451 4.3.0 / 550
  * 5.7.1) so nothing malformed ever reaches the MTA.  The text is sanitised
- * (printable ASCII, no CR/LF).  Returns 0, or -1 when the codes were
- * replaced by the fallback. */
+ * (printable ASCII, no CR/LF).  Every field of *v is set (module to NULL:
+ * the caller names itself afterwards), so v need not be cleared first.
+ * Returns 0, or -1 when the codes were replaced by the fallback. */
 int op_verdict_set(struct op_verdict *v, enum op_action a, const char *rcode, const char *xcode,
 		   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 

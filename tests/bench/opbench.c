@@ -12,9 +12,14 @@
  * Output: readable "opbench: ..." lines, then one machine line
  *   RESULT msgs=N secs=S rate=R p50_us=.. p99_us=.. max_us=.. continue=..
  *   accept=.. reject=.. tempfail=.. discard=.. shutdown=.. error=.. sigs=..
- *   wrong_sigs=.. conns_opened=.. cpu_ticks=.. cpu_us_per_msg=.. rss_kb=..
- * (msgs counts completed transactions; cpu_* and rss_kb are -1 without
- * --pid). Exit status: 0 all good, 1 usage or setup error, 2 connection or
+ *   wrong_sigs=.. conns_opened=.. thread_min=.. thread_max=.. cpu_ticks=..
+ *   cpu_us_per_msg=.. rss_kb=.. client_us_per_msg=.. others_pct=..
+ * (msgs counts completed transactions; thread_min/max: the fewest and most
+ * transactions one thread ran, a measure of fairness; client_us_per_msg:
+ * opbench's own CPU time per message; others_pct: the share of all CPUs
+ * that processes other than the milter and opbench used meanwhile, which
+ * skews every figure; cpu_* and rss_kb are -1 without --pid).
+ * Exit status: 0 all good, 1 usage or setup error, 2 connection or
  * protocol errors, 3 a message got a number of signatures other than
  * --expect-sigs (or was not delivered).
  *
@@ -249,8 +254,7 @@ static int run(struct opbench_shared *sh, struct opbench_tally *total, long long
 		}
 	}
 	(void)pthread_barrier_wait(&sh->ready);
-	if (sh->o->pid != 0)
-		opbench_proc_read(sh->o->pid, before);
+	opbench_proc_read(sh->o->pid, before);
 	*t0_r = opbench_now_ns();
 	if (sh->o->seconds > 0)
 		sh->deadline_ns = *t0_r + (long long)(sh->o->seconds * 1e9);
@@ -294,13 +298,41 @@ static void report_cpu(const struct opbench_opts *o, const struct opbench_proc *
 	       (double)(b->stime - a->stime) / hz, *us_r, b->rss_kb);
 }
 
+/*
+ * report_machine - how busy the machine was, and with what: this milter,
+ * opbench itself, and everything else (other work skews the figures).
+ * Sets *client_us_r (our CPU per message) and *others_r (percent of all
+ * CPUs used by other processes); -1 when unknown.
+ */
+static void report_machine(const struct opbench_proc *a, const struct opbench_proc *b,
+			   unsigned long done, double *client_us_r, double *others_r)
+{
+	double hz = (double)sysconf(_SC_CLK_TCK), all, busy, milter, self;
+
+	*client_us_r = done ? (b->self_s - a->self_s) * 1e6 / (double)done : -1;
+	*others_r = -1;
+	if (!a->machine_ok || !b->machine_ok || hz <= 0 || b->all <= a->all)
+		return;
+	all = (double)(b->all - a->all) / hz;
+	busy = (double)(b->busy - a->busy) / hz;
+	milter = a->ok && b->ok ? (double)(b->ticks - a->ticks) / hz : 0;
+	self = b->self_s - a->self_s;
+	*others_r = (busy - milter - self) * 100 / all;
+	*others_r = *others_r < 0 ? 0 : *others_r;
+	printf("opbench: all CPUs %.0f%% busy: the milter %.0f%%, opbench %.0f%% (%.1f us per "
+	       "message), %s %.0f%%\n",
+	       busy * 100 / all, milter * 100 / all, self * 100 / all, *client_us_r,
+	       a->ok ? "other processes" : "the milter and other processes", *others_r);
+}
+
 /* report - the readable lines and the RESULT line; returns the exit status. */
 static int report(const struct opbench_opts *o, const struct mproto_msg *msg,
 		  struct opbench_tally *t, long long t0, const struct opbench_proc *before,
 		  const struct opbench_proc *after)
 {
 	unsigned long done = 0, i;
-	double secs = t->last_ns > t0 ? (double)(t->last_ns - t0) / 1e9 : 0, cpu_us;
+	double secs = t->last_ns > t0 ? (double)(t->last_ns - t0) / 1e9 : 0, cpu_us, client_us,
+	       others;
 	unsigned long long ticks;
 	uint32_t p50 = opbench_percentile_us(t, 50), p99 = opbench_percentile_us(t, 99);
 	uint32_t max = t->nlat ? t->lat_us[t->nlat - 1] : 0;
@@ -314,9 +346,9 @@ static int report(const struct opbench_opts *o, const struct mproto_msg *msg,
 				: "connections reused",
 	       message_bytes(msg), msg->nhdrs, o->quickack ? ", quickack" : "");
 	printf("opbench: %lu done in %.3f s: %.1f msgs/s; latency p50 %.3f ms, p99 %.3f ms, "
-	       "max %.3f ms; %lu connections opened\n",
+	       "max %.3f ms; %lu connections opened; per thread %lu..%lu transactions\n",
 	       done, secs, secs > 0 ? (double)done / secs : 0, p50 / 1e3, p99 / 1e3, max / 1e3,
-	       t->connections);
+	       t->connections, t->thread_min, t->thread_max);
 	printf("opbench: final actions:");
 	for (i = 0; i < OPBENCH_FINAL_COUNT; i++)
 		printf(" %s %lu", opbench_final_name((enum opbench_final)i), t->finals[i]);
@@ -326,6 +358,7 @@ static int report(const struct opbench_opts *o, const struct mproto_msg *msg,
 		printf("; expected %ld each: %lu message(s) wrong", o->expect_sigs, t->wrong_sigs);
 	putchar('\n');
 	report_cpu(o, before, after, done, &cpu_us, &ticks);
+	report_machine(before, after, done, &client_us, &others);
 	if (t->errtext[0])
 		printf("opbench: first error: %s\n", t->errtext);
 	if (t->oom)
@@ -334,10 +367,12 @@ static int report(const struct opbench_opts *o, const struct mproto_msg *msg,
 	       secs > 0 ? (double)done / secs : 0, p50, p99, max);
 	for (i = 0; i < OPBENCH_FINAL_COUNT; i++)
 		printf(" %s=%lu", opbench_final_name((enum opbench_final)i), t->finals[i]);
-	printf(" sigs=%lu wrong_sigs=%lu conns_opened=%lu cpu_ticks=%lld cpu_us_per_msg=%.1f "
-	       "rss_kb=%ld\n",
-	       t->sigs, t->wrong_sigs, t->connections, o->pid ? (long long)ticks : -1LL, cpu_us,
-	       o->pid && after->ok ? after->rss_kb : -1L);
+	printf(" sigs=%lu wrong_sigs=%lu conns_opened=%lu thread_min=%lu thread_max=%lu "
+	       "cpu_ticks=%lld cpu_us_per_msg=%.1f rss_kb=%ld client_us_per_msg=%.1f "
+	       "others_pct=%.1f\n",
+	       t->sigs, t->wrong_sigs, t->connections, t->thread_min, t->thread_max,
+	       o->pid ? (long long)ticks : -1LL, cpu_us, o->pid && after->ok ? after->rss_kb : -1L,
+	       client_us, others);
 	if (t->finals[OPBENCH_ERROR] != 0 || t->oom)
 		return 2;
 	return o->expect_sigs >= 0 && t->wrong_sigs != 0 ? 3 : 0;
@@ -366,8 +401,7 @@ int main(int argc, char **argv)
 		mproto_msg_free(&msg);
 		return 1;
 	}
-	if (o.pid != 0)
-		opbench_proc_read(o.pid, &after);
+	opbench_proc_read(o.pid, &after);
 	rc = report(&o, msg, &total, t0, &before, &after);
 	free(total.lat_us);
 	mproto_msg_free(&msg);

@@ -80,17 +80,23 @@ struct opbench_tally {
 	unsigned long connections; /* connections opened */
 	uint32_t *lat_us;	   /* latency of each completed transaction */
 	size_t nlat, latcap;
-	long long first_ns, last_ns;	   /* start of the first, end of the last transaction */
-	char errtext[OPBENCH_ERRTEXT_MAX]; /* the first error, "" if none */
-	bool oom;			   /* a latency could not be stored */
+	long long first_ns, last_ns;	      /* start of the first, end of the last transaction */
+	unsigned long threads;		      /* tallies merged into this one */
+	unsigned long thread_min, thread_max; /* fewest, most transactions of one of them */
+	char errtext[OPBENCH_ERRTEXT_MAX];    /* the first error, "" if none */
+	bool oom;			      /* a latency could not be stored */
 };
 
-/* The milter's CPU and memory, from /proc/PID. */
+/* The milter's CPU and memory (/proc/PID), the machine's CPU (/proc/stat)
+ * and our own (getrusage), at one point in time. */
 struct opbench_proc {
-	bool ok;
+	bool ok;		  /* the milter's figures were read */
 	unsigned long long ticks; /* utime + stime, clock ticks */
 	unsigned long long utime, stime;
-	long rss_kb; /* VmRSS, -1 unknown */
+	long rss_kb;		      /* VmRSS, -1 unknown */
+	bool machine_ok;	      /* /proc/stat was read */
+	unsigned long long busy, all; /* all CPUs: ticks not idle, all ticks */
+	double self_s;		      /* this process's user + system seconds */
 };
 
 /* opbench_now_ns - CLOCK_MONOTONIC in nanoseconds. */
@@ -115,7 +121,8 @@ void *opbench_thread(void *arg);
 void opbench_tally_add(struct opbench_tally *t, enum opbench_final f, long long lat_ns,
 		       unsigned long sigs, long expect);
 
-/* opbench_tally_merge - add src's counts and latencies to dst (src kept). */
+/* opbench_tally_merge - add src's counts and latencies to dst (src kept);
+ * dst's threads, thread_min and thread_max count src as one thread. */
 void opbench_tally_merge(struct opbench_tally *dst, const struct opbench_tally *src);
 
 /* opbench_tally_free - accepts NULL; sets *t = NULL. */
@@ -130,7 +137,8 @@ uint32_t opbench_percentile_us(struct opbench_tally *t, double p);
 /* opbench_final_name - "continue", "accept", ... for output. */
 const char *opbench_final_name(enum opbench_final f);
 
-/* opbench_proc_read - CPU ticks and VmRSS of pid; p->ok false if unreadable. */
+/* opbench_proc_read - CPU ticks and VmRSS of pid (0: none; p->ok false
+ * then, or when unreadable), the machine's CPU ticks and our own CPU time. */
 void opbench_proc_read(pid_t pid, struct opbench_proc *p);
 
 #endif

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 static const char *const final_names[OPBENCH_FINAL_COUNT] = {
     [OPBENCH_CONTINUE] = "continue", [OPBENCH_ACCEPT] = "accept",   [OPBENCH_REJECT] = "reject",
@@ -56,10 +57,18 @@ void opbench_tally_add(struct opbench_tally *t, enum opbench_final f, long long 
 
 void opbench_tally_merge(struct opbench_tally *dst, const struct opbench_tally *src)
 {
+	unsigned long n = 0;
 	size_t i;
 
-	for (i = 0; i < OPBENCH_FINAL_COUNT; i++)
+	for (i = 0; i < OPBENCH_FINAL_COUNT; i++) {
 		dst->finals[i] += src->finals[i];
+		n += src->finals[i];
+	}
+	if (dst->threads == 0 || n < dst->thread_min)
+		dst->thread_min = n;
+	if (dst->threads == 0 || n > dst->thread_max)
+		dst->thread_max = n;
+	dst->threads++;
 	dst->sigs += src->sigs;
 	dst->wrong_sigs += src->wrong_sigs;
 	dst->connections += src->connections;
@@ -120,6 +129,28 @@ static long read_rss(pid_t pid)
 	return kb;
 }
 
+/* read_machine - busy and total ticks of all CPUs from /proc/stat ("cpu"
+ * line: user nice system idle iowait irq softirq steal; guest time is in
+ * user already), and our own CPU time. */
+static void read_machine(struct opbench_proc *p)
+{
+	unsigned long long v[8] = {0};
+	struct rusage ru;
+	FILE *fp = fopen("/proc/stat", "r");
+
+	if (fp != NULL && fscanf(fp, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1],
+				 &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]) == 8) {
+		p->busy = v[0] + v[1] + v[2] + v[5] + v[6] + v[7];
+		p->all = p->busy + v[3] + v[4];
+		p->machine_ok = true;
+	}
+	if (fp != NULL)
+		(void)fclose(fp);
+	if (getrusage(RUSAGE_SELF, &ru) == 0)
+		p->self_s = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+			    (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
 void opbench_proc_read(pid_t pid, struct opbench_proc *p)
 {
 	char path[64], buf[2048], *s;
@@ -127,6 +158,9 @@ void opbench_proc_read(pid_t pid, struct opbench_proc *p)
 	size_t n;
 
 	*p = (struct opbench_proc){.ok = false, .rss_kb = -1};
+	read_machine(p);
+	if (pid == 0)
+		return;
 	(void)snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
 	if ((fp = fopen(path, "r")) == NULL)
 		return;

@@ -221,6 +221,29 @@ e2e_on_err() {
 	printf 'FAIL: command failed (exit %s) at%s: %s\n' "$rc" "$where" "$cmd"
 }
 
+# Fail the test when a log of outpost in E2E_T (OUTPOST_LOG and any other
+# outpost*.log) holds a sanitizer report: with OUTPOST pointing at the
+# --enable-sanitizers build (tests/run.sh), ASan, UBSan and LeakSanitizer
+# write to its stderr, the leak report when it exits (after e2e_cleanup).
+# Prints the report's lines. Returns 0.
+e2e_check_sanitizer_logs() {
+	local f logs=()
+	for f in "${E2E_T:-/nonexistent}"/outpost*.log; do
+		[ -f "$f" ] && logs+=("$f")
+	done
+	case " ${logs[*]} " in
+	*" ${OUTPOST_LOG:-} "*) ;;
+	*) [ -n "${OUTPOST_LOG:-}" ] && [ -f "$OUTPOST_LOG" ] && logs+=("$OUTPOST_LOG") ;;
+	esac
+	for f in "${logs[@]}"; do
+		if grep -qE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$f"; then
+			e2e_fail "sanitizer report in $f"
+			grep -E -A12 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$f" | head -n 60
+		fi
+	done
+	return 0
+}
+
 # EXIT trap: clean up, print the summary line, keep the exit status (77 stays
 # "skipped"; any failed check turns 0 into 1).
 e2e_on_exit() {
@@ -229,6 +252,7 @@ e2e_on_exit() {
 	trap - ERR
 	set +e
 	e2e_cleanup
+	[ "$rc" -ne 77 ] && e2e_check_sanitizer_logs
 	if [ "$rc" -eq 0 ] && [ "$E2E_FAILS" -gt 0 ]; then
 		rc=1
 	fi

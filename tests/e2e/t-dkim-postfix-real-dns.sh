@@ -63,7 +63,7 @@ send_and_verify() {
 			e2e_fail "$name: SMTP refused: $(smtp_first_error)"
 	fi
 	n_dumps=$((n_dumps + 1))
-	wait_for_dumps "$E2E_T/dump" "$n_dumps" 30 || true
+	wait_for_dumps "$E2E_T/dump" "$n_dumps" 90 || true
 	check_dkim_dump "$name" "$(newest_dump "$E2E_T/dump")" "$want"
 }
 

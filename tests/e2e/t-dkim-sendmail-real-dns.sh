@@ -38,7 +38,7 @@ for c in "plain 2" "empty-body 2" "8bit 2" "long-headers 2" "big 2" "two-from 0"
 	send_smtp "$mta" "$from" bob@example.net "$E2E_T/$1.eml" ||
 		e2e_fail "$1: SMTP refused: $(smtp_first_error)"
 	n=$((n + 1))
-	wait_for_dumps "$E2E_T/dump" "$n" 30 || true
+	wait_for_dumps "$E2E_T/dump" "$n" 90 || true
 	check_dkim_dump "$1" "$(newest_dump "$E2E_T/dump")" "$2"
 done
 check_match "two From: the log says why" "$(cat "$OUTPOST_LOG")" 'dkim=skip reason="several From headers"'

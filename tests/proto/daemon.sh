@@ -5,9 +5,11 @@
 # a private temp dir $dir with @DIR@ replaced, copy the test keys there
 # (mode 0600) and write dns.txt with their public halves, start outpost on
 # $dir/outpost.sock with its log in $dir/outpost.log, wait for the socket.
+# @PORT@ in the config becomes $PROTO_PORT (a TCP port the test picked).
 # Sets dir and pid.  Returns 0, or 1 with the log printed.
 # proto_stop: SIGTERM outpost, wait, remove $dir; fails (1) when outpost's
-# log holds a sanitizer report.  Registered on EXIT by proto_start.
+# log holds a sanitizer or valgrind report (tests/valgrind-outpost.sh).
+# Registered on EXIT by proto_start.
 
 srcdir=${srcdir:-.}
 top_builddir=${top_builddir:-.}
@@ -22,7 +24,7 @@ proto_start() {
 	dir=$(mktemp -d /tmp/outpost-proto.XXXXXX)
 	trap proto_stop EXIT
 	trap 'exit 130' INT TERM
-	sed "s#@DIR@#$dir#g; s#@SRCDIR@#$srcdir#g" "$conf_src" >"$dir/outpost.conf"
+	sed "s#@DIR@#$dir#g; s#@SRCDIR@#$srcdir#g; s#@PORT@#${PROTO_PORT:-9}#g" "$conf_src" >"$dir/outpost.conf"
 	if [ -d "$srcdir/tests/proto/conf/$name.d" ]; then
 		for f in "$srcdir/tests/proto/conf/$name.d"/*; do
 			sed "s#@DIR@#$dir#g" "$f" >"$dir/$(basename "$f")"
@@ -63,8 +65,8 @@ proto_stop() {
 		pid=
 	fi
 	if [ -n "$dir" ]; then
-		if grep -qE "AddressSanitizer|runtime error|LeakSanitizer" "$dir/outpost.log"; then
-			echo "FAIL: sanitizer report in outpost's log:"
+		if grep -qE "AddressSanitizer|runtime error|LeakSanitizer|VALGRIND-ERROR" "$dir/outpost.log"; then
+			echo "FAIL: sanitizer or valgrind report in outpost's log:"
 			cat "$dir/outpost.log"
 			rc=1
 		fi
