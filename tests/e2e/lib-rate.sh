@@ -5,11 +5,15 @@
 # a small message, one RCPT TO per recipient; prints one line per reply:
 # "mail CODE TEXT", "rcpt ADDR CODE TEXT", "end CODE TEXT" (a refused MAIL
 # or no accepted recipient ends it there).  Exit 0 when the message was
-# accepted, 1 when refused, 2 on a connection error.
+# accepted, 1 when refused, 2 on a connection error.  With RATE_LOGIN set,
+# the session first sends XCLIENT LOGIN=$RATE_LOGIN, so Postfix (with
+# smtpd_authorized_xclient_hosts) hands the milter that SASL login as
+# {auth_authen}, as if the client had authenticated.
 rate_smtp() {
-	"$E2E_PY" - "$@" <<'PY'
-import socket, sys
+	RATE_LOGIN=${RATE_LOGIN:-} "$E2E_PY" - "$@" <<'PY'
+import os, socket, sys
 port, sender, rcpts = int(sys.argv[1]), sys.argv[2], sys.argv[3:]
+login = os.environ.get("RATE_LOGIN", "")
 s = socket.create_connection(("127.0.0.1", port), timeout=60)
 f = s.makefile("rb")
 def reply():
@@ -25,6 +29,12 @@ def cmd(c):
 try:
     reply()
     cmd("EHLO client.outpost-e2e.test")
+    if login:
+        r = cmd("XCLIENT LOGIN=%s" % login)
+        if not r.startswith("220"):
+            print("xclient", r, flush=True)
+            sys.exit(2)
+        cmd("EHLO client.outpost-e2e.test")
     r = cmd("MAIL FROM:<%s>" % sender)
     print("mail", r, flush=True)
     if not r.startswith("250"):

@@ -1,15 +1,16 @@
 #!/bin/bash
 # t-rate-postfix-limits-hold-and-restart: the rate module behind a real
 # Postfix, on the embedded store.
-#  1. a sender over its recipient limit (5 an hour) gets 451 4.7.1 for
-#     each extra recipient, the others are delivered;
+#  1. a SASL login over its recipient limit (5 an hour) gets 451 4.7.1 for
+#     each extra recipient, the others are delivered (the login reaches
+#     outpost as Postfix's {auth_authen}, set here with XCLIENT LOGIN=);
 #  2. a hold rule (3 recipients a day per sender and recipient domain, then
 #     hold_account) puts the 4th message into Postfix's hold queue
 #     (postqueue -j), and the account's next message too, to another
 #     domain; `outpostctl hold release` lets the following one through
 #     (and postsuper -H releases what Postfix held);
 #  3. a daily quota (3 messages a day) survives a restart of outpost.
-# Senders stand for logins here: Postfix passes {auth_authen} only with SASL.
+# Parts 2 and 3 key on the envelope sender.
 set -eu
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-rate.sh"
@@ -19,8 +20,8 @@ smtpd=$(free_port)
 op=$(free_port)
 # Each part has its tenant (by sender domain) and its rule.
 rate_outpost_conf "$E2E_T/outpost.conf" "$op" "" "" 'tenants = (
-  { name = "many"; domains = ["many.example"]; rate_rules = (
-      { name = "rcpts"; key = "sender"; count = "recipients"; limit = "5/1h"; } ); },
+  { name = "many"; domains = ["many.example"]; logins = ["alice@many.example"]; rate_rules = (
+      { name = "rcpts"; key = "login"; count = "recipients"; limit = "5/1h"; } ); },
   { name = "hold"; domains = ["hold.example"]; rate_rules = (
       { name = "per-domain"; key = "sender+rcpt_domain"; count = "recipients"; limit = "3/1d";
         action = "hold"; then = "hold_account"; } ); },
@@ -28,15 +29,15 @@ rate_outpost_conf "$E2E_T/outpost.conf" "$op" "" "" 'tenants = (
       { name = "daily"; key = "sender"; count = "messages"; limit = "3/1d"; } ); } );'
 start_sink "$sink" "$E2E_T/dump"
 start_outpost "$E2E_T/outpost.conf"
-start_postfix mx "$smtpd" "$sink" "inet:127.0.0.1:$op"
+start_postfix mx "$smtpd" "$sink" "inet:127.0.0.1:$op" "smtpd_authorized_xclient_hosts = 127.0.0.0/8"
 ctl() { "$TOP/outpostctl" -c "$E2E_T/outpost.conf" "$@"; }
 
 # 1. recipients
-out=$(rate_smtp "$smtpd" many@many.example a@d1.example b@d2.example c@d3.example d@d4.example \
+out=$(RATE_LOGIN=alice@many.example rate_smtp "$smtpd" many@many.example a@d1.example b@d2.example c@d3.example d@d4.example \
 	e@d5.example f@d6.example g@d7.example) || true
 check_eq "recipients accepted" "$(grep -c '^rcpt .* 250 ' <<<"$out")" 5
 check_eq "recipients refused with 451 4.7.1 and the wait" \
-	"$(grep -Ec '^rcpt [fg]@d[67]\.example 451 4\.7\.1 rate limit exceeded \(recipients 5/1h per sender\); try again in [0-9]+ seconds' <<<"$out")" 2
+	"$(grep -Ec '^rcpt [fg]@d[67]\.example 451 4\.7\.1 rate limit exceeded \(recipients 5/1h per login\); try again in [0-9]+ seconds' <<<"$out")" 2
 check_match "message with 5 recipients accepted" "$out" '^end 250 '
 
 # 2. hold, then the account
