@@ -21,7 +21,7 @@
 
 /* Keys a tenant may have; module keys (dkim_keys ...) are parsed by their
  * module at snapshot build. */
-static const char *const tenant_keys[] = {"name", "domains", "logins", "dkim_keys", "track", "rate_rules", NULL};
+static const char *const tenant_keys[] = {"name", "domains", "logins", "dkim_keys", "track", "rate_rules", "spf", NULL};
 
 static int tenant_err(char *err, size_t errsize, const config_setting_t *s, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));

@@ -863,6 +863,7 @@ struct spf_state {
 	struct op_spf_engine *engine;
 	struct op_spf_zone *zone; /* spf.test_zone, or NULL */
 	struct op_spf_egress egress;
+	struct op_spf_policies policies; /* tenants' spf groups */
 };
 
 static bool mod_spf_enabled(const struct op_config *cfg)
@@ -884,7 +885,8 @@ static int mod_spf_init(struct op_config *cfg, const void *raw, void **state_r, 
 	lim.max_void = (unsigned)cfg->spf_max_void_lookups;
 	lim.max_names = (unsigned)cfg->spf_max_names;
 	lim.timeout_ms = cfg->spf_timeout_ms;
-	if (op_spf_egress_parse(cfg, &st->egress, err, errsize) < 0)
+	if (op_spf_egress_parse(cfg, &st->egress, err, errsize) < 0 ||
+	    op_spf_policies_load(cfg, raw, &st->policies, err, errsize) < 0)
 		return -1;
 	if (cfg->spf_test_zone[0] && (op_spf_zone_new(&st->zone, &why) < 0 ||
 				      op_spf_zone_load(st->zone, cfg->spf_test_zone, &why) < 0))
@@ -902,6 +904,7 @@ static void mod_spf_fini(void *state)
 		return;
 	op_spf_engine_free(&st->engine);
 	op_spf_zone_free(&st->zone);
+	op_spf_policies_free(&st->policies);
 	free(st);
 }
 
@@ -922,7 +925,17 @@ static void mod_spf_mail(struct op_ctx *ctx, struct op_verdict *v)
 	if (op_msg_internal(ctx->msg))
 		op_spf_outbound(ctx, st->engine, &st->egress, v);
 	else
-		op_spf_external(ctx, st->engine, v);
+		op_spf_external(ctx, st->engine, !st->policies.any, v);
+}
+
+/* With tenants' own policies, external mail is decided per recipient:
+ * the recipient's domain names the tenant. */
+static void mod_spf_rcpt(struct op_ctx *ctx, struct op_verdict *v)
+{
+	struct spf_state *st = ctx->state;
+
+	if (st->policies.any)
+		op_spf_rcpt(ctx, &st->policies, v);
 }
 
 const struct op_module mod_spf = {
@@ -930,10 +943,11 @@ const struct op_module mod_spf = {
     .enabled = mod_spf_enabled,
     .init = mod_spf_init,
     .fini = mod_spf_fini,
-    .reply_stages = OP_STAGE_BIT(OP_STAGE_MAIL),
+    .reply_stages = OP_STAGE_BIT(OP_STAGE_MAIL) | OP_STAGE_BIT(OP_STAGE_RCPT),
     .hook =
 	{
 	    [OP_STAGE_HELO] = mod_spf_helo,
 	    [OP_STAGE_MAIL] = mod_spf_mail,
+	    [OP_STAGE_RCPT] = mod_spf_rcpt,
 	},
 };

@@ -6,6 +6,9 @@
  */
 #include "config.h"
 
+#include <libconfig.h>
+#include <stdlib.h>
+
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -147,8 +150,8 @@ void op_spf_hint(char *out, size_t outsize, const char *ip, const char *include_
 /* spf.on_<result> values, in the order of conftab.c's SPF_ACTIONS. */
 enum { SPF_MARK = 0, SPF_REJECT, SPF_TEMPFAIL, SPF_HOLD };
 
-void op_spf_verdict(struct op_verdict *v, const struct op_config *cfg, enum op_spf_result r,
-		    const char *dom, const char *ip, const char *explanation, const char *problem)
+void op_spf_verdict(struct op_verdict *v, const int *on, enum op_spf_result r, const char *dom,
+		    const char *ip, const char *explanation, const char *problem)
 {
 	/* RFC 7372: x.7.23 "SPF validation failed", x.7.24 "SPF validation
 	 * error"; a DNS error is 4.4.3 (RFC 3463, directory server failure). */
@@ -156,7 +159,7 @@ void op_spf_verdict(struct op_verdict *v, const struct op_config *cfg, enum op_s
 	const char *what = error ? (problem && problem[0] ? problem : "SPF evaluation error")
 				 : (explanation && explanation[0] ? explanation : "");
 
-	switch (r >= 0 && r < OP_SPF__COUNT ? cfg->spf_on[r] : SPF_TEMPFAIL) {
+	switch (r >= 0 && r < OP_SPF__COUNT ? on[r] : SPF_TEMPFAIL) {
 	case SPF_REJECT:
 		op_verdict_set(v, OP_ACT_REJECT, "550", error ? "5.7.24" : "5.7.23",
 			       "SPF %s: %s is not authorized to send for %s%s%s",
@@ -226,7 +229,8 @@ static const char *client_ip(const struct op_msg *m)
 
 /* op_spf_external(): check MAIL FROM (HELO for the null sender, and HELO too
  * with spf.check_helo), record the results, apply spf.on_<result>. */
-void op_spf_external(struct op_ctx *ctx, struct op_spf_engine *engine, struct op_verdict *v)
+void op_spf_external(struct op_ctx *ctx, struct op_spf_engine *engine, bool decide,
+		     struct op_verdict *v)
 {
 	struct op_msg *m = ctx->msg;
 	const char *ip = client_ip(m), *helo = m->conn->helo, *skip;
@@ -245,13 +249,16 @@ void op_spf_external(struct op_ctx *ctx, struct op_spf_engine *engine, struct op
 	m->auth.spf_helo_identity = null;
 	m->auth.spf_result = o.result;
 	op_strlcpy(m->auth.spf_problem, o.problem, sizeof(m->auth.spf_problem));
+	op_strlcpy(m->auth.spf_explanation, o.explanation, sizeof(m->auth.spf_explanation));
+	op_strlcpy(m->auth.spf_domain, dom, sizeof(m->auth.spf_domain));
 	if (ctx->cfg->spf_check_helo && !null) {
 		op_spf_check(engine, ip, "", helo, true, &h);
 		op_metrics_spf("helo", op_spf_result_name(h.result));
 		m->auth.helo_checked = true;
 		m->auth.helo_result = h.result;
 	}
-	op_spf_verdict(v, ctx->cfg, o.result, dom, ip, o.explanation, o.problem);
+	if (decide)
+		op_spf_verdict(v, ctx->cfg->spf_on, o.result, dom, ip, o.explanation, o.problem);
 	op_msg_summary(
 	    m, ctx->modidx, "spf=%s identity=%s domain=%.80s ip=%s terms=%u voids=%u%s%.100s%s",
 	    op_spf_result_name(o.result), null ? "helo" : "mailfrom", dom, ip, o.terms, o.voids,
@@ -341,4 +348,91 @@ int op_spf_zone_load(struct op_spf_zone *z, const char *path, const char **err_r
 	}
 	fclose(f);
 	return 0;
+}
+
+/* ---- policy per tenant (tenants[i].spf) ------------------------------- */
+
+static const char *const policy_keys[OP_SPF__COUNT] = {
+	"on_none", "on_neutral", "on_pass", "on_fail", "on_softfail", "on_temperror", "on_permerror",
+};
+static const char *const policy_actions[] = {"mark", "reject", "tempfail", "hold"};
+
+static int policy_err(char *err, size_t errsize, const config_setting_t *s, const char *what,
+		      const char *name)
+{
+	snprintf(err, errsize, "%s:%d: tenant spf: %s \"%s\"",
+		 config_setting_source_file(s) ? config_setting_source_file(s) : "?",
+		 config_setting_source_line(s), what, name);
+	return -1;
+}
+
+/* One tenant's spf group into row (already the global actions). */
+static int policy_tenant(const config_setting_t *g, int *row, char *err, size_t errsize)
+{
+	if (!config_setting_is_group(g))
+		return policy_err(err, errsize, g, "must be a group { on_fail = ...; }, not", "?");
+	for (int i = 0; i < config_setting_length(g); i++) {
+		const config_setting_t *e = config_setting_get_elem(g, (unsigned)i);
+		const char *name = config_setting_name(e), *val = config_setting_get_string(e);
+		int r = -1, a = -1;
+
+		for (int k = 0; k < OP_SPF__COUNT; k++)
+			if (strcmp(name, policy_keys[k]) == 0)
+				r = k;
+		if (r < 0)
+			return policy_err(err, errsize, e, "unknown key (on_none ... on_permerror)", name);
+		for (int k = 0; val != NULL && k < 4; k++)
+			if (strcmp(val, policy_actions[k]) == 0)
+				a = k;
+		if (a < 0)
+			return policy_err(err, errsize, e, "must be mark, reject, tempfail or hold:",
+					  name);
+		row[r] = a;
+	}
+	return 0;
+}
+
+int op_spf_policies_load(const struct op_config *cfg, const void *raw, struct op_spf_policies *p,
+			 char *err, size_t errsize)
+{
+	const config_setting_t *list = config_lookup((const config_t *)raw, "tenants");
+
+	p->tab = NULL;
+	p->any = false;
+	if (list == NULL || cfg->ntenants == 0)
+		return 0;
+	p->tab = calloc(cfg->ntenants, sizeof(*p->tab));
+	if (p->tab == NULL)
+		return snprintf(err, errsize, "%s: out of memory", cfg->path), -1;
+	for (size_t i = 0; i < cfg->ntenants; i++) {
+		const config_setting_t *t = config_setting_get_elem(list, (unsigned)i);
+		const config_setting_t *g = t ? config_setting_get_member(t, "spf") : NULL;
+
+		memcpy(p->tab[i], cfg->spf_on, sizeof(p->tab[i]));
+		if (g == NULL)
+			continue;
+		if (policy_tenant(g, p->tab[i], err, errsize) < 0)
+			return -1;
+		p->any = true;
+	}
+	return 0;
+}
+
+void op_spf_policies_free(struct op_spf_policies *p)
+{
+	free(p->tab);
+	p->tab = NULL;
+}
+
+void op_spf_rcpt(struct op_ctx *ctx, const struct op_spf_policies *p, struct op_verdict *v)
+{
+	const struct op_msg *m = ctx->msg;
+	const char *at = strrchr(ctx->rcpt, '@');
+	const struct op_tenant *t = at ? op_tenant_by_domain(ctx->cfg, at + 1) : NULL;
+	const int *on = t && p->tab ? p->tab[t->index] : ctx->cfg->spf_on;
+
+	if (!m->auth.spf_checked || op_msg_internal(m))
+		return;
+	op_spf_verdict(v, on, (enum op_spf_result)m->auth.spf_result, m->auth.spf_domain,
+		       client_ip(m), m->auth.spf_explanation, m->auth.spf_problem);
 }

@@ -83,6 +83,8 @@ struct op_auth_results {
 	bool helo_checked;       /* the HELO identity was checked (too) */
 	int helo_result;
 	char spf_problem[200];   /* temperror/permerror: why */
+	char spf_explanation[200]; /* the domain's exp= text, for a reply at RCPT */
+	char spf_domain[256];    /* the identity checked (sender domain or HELO) */
 };
 
 struct op_msg {

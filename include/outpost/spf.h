@@ -152,8 +152,22 @@ void op_spf_hint(char *out, size_t outsize, const char *ip, const char *include_
  * permerror), tempfail (451 4.4.3 for temperror, else 4.7.24), hold.  dom
  * and ip name the identity and the client in the reply; explanation (the
  * domain's exp= text) or problem (for errors) is appended. */
-void op_spf_verdict(struct op_verdict *v, const struct op_config *cfg, enum op_spf_result r,
-		    const char *dom, const char *ip, const char *explanation, const char *problem);
+void op_spf_verdict(struct op_verdict *v, const int *on, enum op_spf_result r, const char *dom,
+		    const char *ip, const char *explanation, const char *problem);
+
+/* Per-tenant policy: tenants = ( { ...; spf = { on_fail = "..."; ... }; } ).
+ * tab[i][r] is tenant i's action for result r (the spf.on_<r> values);
+ * a result the tenant does not name inherits spf.on_<r>. */
+struct op_spf_policies {
+	int (*tab)[OP_SPF__COUNT]; /* ntenants rows, or NULL */
+	bool any;                  /* some tenant overrides some result */
+};
+
+/* Read the tenants' spf groups from raw (a libconfig config_t).  Returns 0,
+ * or -1 with "FILE:LINE: what" in err.  Free with op_spf_policies_free(). */
+int op_spf_policies_load(const struct op_config *cfg, const void *raw, struct op_spf_policies *p,
+			 char *err, size_t errsize);
+void op_spf_policies_free(struct op_spf_policies *p);
 
 /* spf.egress_ips as address texts (single addresses only). */
 #define OP_SPF_EGRESS_MAX 16
@@ -170,11 +184,18 @@ struct op_ctx;
 
 /* The spf module at MAIL FROM.  op_spf_external(): check an external
  * sender (MAIL FROM; HELO for the null sender, and also with
- * spf.check_helo), record msg->auth, apply spf.on_<result>, unless a skip
- * list says not to.  op_spf_outbound(): check that the internal sender's
+ * spf.check_helo), record msg->auth, and with decide apply spf.on_<result>
+ * (without: the decision waits for each RCPT, op_spf_rcpt()), unless a
+ * skip list says not to.  op_spf_outbound(): check that the internal sender's
  * domain authorizes every egress address; log the first one it does not
  * with the fix, and apply spf.on_unauthorized_egress. */
-void op_spf_external(struct op_ctx *ctx, struct op_spf_engine *engine, struct op_verdict *v);
+void op_spf_external(struct op_ctx *ctx, struct op_spf_engine *engine, bool decide,
+		     struct op_verdict *v);
+
+/* The spf module at RCPT, when tenants override the policy: the verdict
+ * for this recipient under its domain's tenant's policy (or the global
+ * one) for the result recorded at MAIL FROM.  External mail only. */
+void op_spf_rcpt(struct op_ctx *ctx, const struct op_spf_policies *p, struct op_verdict *v);
 void op_spf_outbound(struct op_ctx *ctx, struct op_spf_engine *engine,
 		     const struct op_spf_egress *eg, struct op_verdict *v);
 

@@ -307,7 +307,7 @@ static void test_verdict(void **state)
 		memset(&cfg, 0, sizeof(cfg));
 		cfg.spf_on[verdict_rows[i].r] = verdict_rows[i].action;
 		op_verdict_clear(&v);
-		op_spf_verdict(&v, &cfg, verdict_rows[i].r, "example.org", "192.0.2.7",
+		op_spf_verdict(&v, cfg.spf_on, verdict_rows[i].r, "example.org", "192.0.2.7",
 			       "see http://example.org/spf 100%", "too many lookups");
 		snprintf(label, sizeof(label), "row %zu %s", i, op_spf_result_name(verdict_rows[i].r));
 		WANT_STR(label, op_action_name(v.action), op_action_name(verdict_rows[i].want));
