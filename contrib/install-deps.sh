@@ -14,7 +14,7 @@ PKGS="build-essential autoconf automake libtool pkg-config
  libhiredis-dev libmicrohttpd-dev libcmocka-dev
  postfix swaks miltertest opendkim opendkim-tools spfquery nsd dnsmasq-base
  redis-server python3-dkim python3-spf python3-dnspython python3-yaml python3-nacl libmail-dkim-perl
- m4 liblockfile1 libwrap0 iproute2 jq clang libclang-rt-14-dev valgrind mandoc logrotate
+ m4 liblockfile1 libwrap0 iproute2 jq clang clang-format libclang-rt-14-dev valgrind mandoc logrotate
  prometheus curl"
 missing=$(dpkg-query -W -f='${Package} ${Status}\n' $PKGS 2>/dev/null |
 	awk '$NF != "installed" {print $1}'; for p in $PKGS; do

@@ -69,7 +69,7 @@ int op_cidr_parse(const char *text, struct op_cidr *c, const char **err_r)
 	c->prefix = max;
 	if (slash && cidr_prefix(slash + 1, max, &c->prefix) < 0) {
 		*err_r = c->family == AF_INET ? "prefix length must be 0..32"
-					       : "prefix length must be 0..128";
+					      : "prefix length must be 0..128";
 		return -1;
 	}
 	for (unsigned bit = c->prefix; bit < max; bit++) {

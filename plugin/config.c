@@ -27,7 +27,7 @@ static pthread_mutex_t current_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct op_config *current;
 
 static void cfg_err(char *err, size_t errsize, const char *file, int line, const char *fmt, ...)
-	__attribute__((format(printf, 5, 6)));
+    __attribute__((format(printf, 5, 6)));
 
 static void cfg_err(char *err, size_t errsize, const char *file, int line, const char *fmt, ...)
 {
@@ -61,8 +61,9 @@ static void setting_path(const config_setting_t *s, char *out, size_t outsize)
 	out[0] = '\0';
 	while (n-- > 0 && o < outsize) {
 		const char *name = config_setting_name(chain[n]);
-		int w = name ? snprintf(out + o, outsize - o, "%s%s", o ? "." : "", name)
-			     : snprintf(out + o, outsize - o, "[%d]", config_setting_index(chain[n]));
+		int w =
+		    name ? snprintf(out + o, outsize - o, "%s%s", o ? "." : "", name)
+			 : snprintf(out + o, outsize - o, "[%d]", config_setting_index(chain[n]));
 		if (w < 0)
 			break;
 		o += (size_t)w;
@@ -85,7 +86,8 @@ static int check_unknown(const config_setting_t *group, const char *file, char *
 			continue;
 		if (config_setting_is_group(s)) {
 			if (k != NULL) {
-				cfg_err(err, errsize, src_file(s, file), config_setting_source_line(s),
+				cfg_err(err, errsize, src_file(s, file),
+					config_setting_source_line(s),
 					"%s: expected a value, found a group", path);
 				return -1;
 			}
@@ -129,12 +131,14 @@ static int assign_values(struct op_config *c, config_t *lc, const char *file, ch
 					op_cv_format(k, &k->max, &b);
 					op_buf_puts(&b, ")");
 				}
-				cfg_err(err, errsize, src_file(s, file), config_setting_source_line(s),
-					"%s: %s%s", k->name, why, op_buf_str(&b));
+				cfg_err(err, errsize, src_file(s, file),
+					config_setting_source_line(s), "%s: %s%s", k->name, why,
+					op_buf_str(&b));
 				op_buf_free(&b);
 				return -1;
 			}
-		} else if (k->def != NULL && op_cv_from_text(k, k->def, (char *)c + k->offset, &why) < 0) {
+		} else if (k->def != NULL &&
+			   op_cv_from_text(k, k->def, (char *)c + k->offset, &why) < 0) {
 			cfg_err(err, errsize, file, 0, "built-in default of %s: %s", k->name, why);
 			return -1;
 		}
@@ -182,19 +186,20 @@ static int check_cross(struct op_config *c, config_t *lc, const char *file, char
 		       size_t errsize)
 {
 	const char *sock = c->milter_socket;
-	bool is_unix = strncmp(sock, "unix:", 5) == 0 || strncmp(sock, "local:", 6) == 0 ||
-		       sock[0] == '/';
+	bool is_unix =
+	    strncmp(sock, "unix:", 5) == 0 || strncmp(sock, "local:", 6) == 0 || sock[0] == '/';
 
 	if (!is_unix && strncmp(sock, "inet:", 5) != 0 && strncmp(sock, "inet6:", 6) != 0) {
 		cfg_err(err, errsize, file, line_of(lc, "milter.socket"),
-			"milter.socket: expected unix:PATH, inet:PORT@ADDR or inet6:PORT@ADDR, got \"%s\"",
+			"milter.socket: expected unix:PATH, inet:PORT@ADDR or inet6:PORT@ADDR, got "
+			"\"%s\"",
 			sock);
 		return -1;
 	}
 	if (!is_unix && (c->milter_socket_owner[0] || c->milter_socket_group[0])) {
 		cfg_err(err, errsize, file,
 			line_of(lc, "milter.socket_group") ? line_of(lc, "milter.socket_group")
-							    : line_of(lc, "milter.socket_owner"),
+							   : line_of(lc, "milter.socket_owner"),
 			"milter.socket_owner and socket_group apply to unix sockets only");
 		return -1;
 	}
@@ -223,8 +228,9 @@ static int check_cross(struct op_config *c, config_t *lc, const char *file, char
 	if (c->max_header_length > c->max_header_bytes) {
 		/* Either may be the one the file sets; the other is a default. */
 		cfg_err(err, errsize, file,
-			line_of(lc, "limits.max_header_length") ? line_of(lc, "limits.max_header_length")
-								 : line_of(lc, "limits.max_header_bytes"),
+			line_of(lc, "limits.max_header_length")
+			    ? line_of(lc, "limits.max_header_length")
+			    : line_of(lc, "limits.max_header_bytes"),
 			"limits.max_header_length is larger than limits.max_header_bytes");
 		return -1;
 	}
@@ -277,7 +283,8 @@ struct op_config *op_config_load(const char *path, unsigned generation, char *er
 		if (config_error_type(&lc) == CONFIG_ERR_FILE_IO)
 			cfg_err(err, errsize, path, 0, "cannot read the file");
 		else
-			cfg_err(err, errsize, config_error_file(&lc) ? config_error_file(&lc) : path,
+			cfg_err(err, errsize,
+				config_error_file(&lc) ? config_error_file(&lc) : path,
 				config_error_line(&lc), "%s", config_error_text(&lc));
 	} else if (check_unknown(config_root_setting(&lc), path, err, errsize) == 0 &&
 		   assign_values(c, &lc, path, err, errsize) == 0 &&
@@ -346,7 +353,8 @@ void op_config_print(const struct op_config *c, bool with_help, FILE *out)
 			return;
 		for (size_t i = 0; i < n; i++)
 			if (tab[i].type != OP_CT_SECTION && tab[i].def != NULL)
-				op_cv_from_text(&tab[i], tab[i].def, (char *)defs + tab[i].offset, &why);
+				op_cv_from_text(&tab[i], tab[i].def, (char *)defs + tab[i].offset,
+						&why);
 		c = defs;
 	}
 	op_buf_init(&b, 1 << 20);

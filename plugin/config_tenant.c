@@ -21,16 +21,18 @@
 
 /* Keys a tenant may have; module keys (dkim_keys ...) are parsed by their
  * module at snapshot build. */
-static const char *const tenant_keys[] = {"name", "domains", "logins", "dkim_keys", "track", "rate_rules", "spf", NULL};
+static const char *const tenant_keys[] = {"name",  "domains",	 "logins", "dkim_keys",
+					  "track", "rate_rules", "spf",	   NULL};
 
 static int tenant_err(char *err, size_t errsize, const config_setting_t *s, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 
 static int tenant_err(char *err, size_t errsize, const config_setting_t *s, const char *fmt, ...)
 {
-	int n = snprintf(err, errsize, "%s:%d: ",
-			 config_setting_source_file(s) ? config_setting_source_file(s) : "?",
-			 config_setting_source_line(s));
+	int n =
+	    snprintf(err, errsize,
+		     "%s:%d: ", config_setting_source_file(s) ? config_setting_source_file(s) : "?",
+		     config_setting_source_line(s));
 	va_list ap;
 
 	if (n > 0 && (size_t)n < errsize) {
@@ -63,7 +65,8 @@ static int tenant_list(const config_setting_t *t, const char *name, bool lower,
 		const char *e = config_setting_get_string_elem(a, i);
 
 		if (e == NULL || *e == '\0')
-			return tenant_err(err, errsize, a, "tenant %s: empty or non-string element", name);
+			return tenant_err(err, errsize, a, "tenant %s: empty or non-string element",
+					  name);
 		if (op_strlist_add(l, e) < 0)
 			return tenant_err(err, errsize, a, "%s: out of memory", name);
 		if (lower)
@@ -85,7 +88,8 @@ static int tenant_index(struct op_map *map, const struct op_strlist *l, struct o
 		if (r == 0) {
 			char msg[300];
 
-			snprintf(msg, sizeof(msg), "%s \"%s\" belongs to two tenants", what, l->v[i]);
+			snprintf(msg, sizeof(msg), "%s \"%s\" belongs to two tenants", what,
+				 l->v[i]);
 			return tenant_err(err, errsize, s, "%s", msg);
 		}
 	}
@@ -132,7 +136,8 @@ int op_config_tenants(struct op_config *cfg, const config_setting_t *list, char 
 	if (list == NULL)
 		return 0;
 	if (!config_setting_is_list(list))
-		return tenant_err(err, errsize, list, "tenants must be a list: ( { ... }, { ... } )");
+		return tenant_err(err, errsize, list,
+				  "tenants must be a list: ( { ... }, { ... } )");
 	n = config_setting_length(list);
 	cfg->tenants = calloc((size_t)n + 1, sizeof(*cfg->tenants));
 	if (cfg->tenants == NULL)
@@ -142,7 +147,8 @@ int op_config_tenants(struct op_config *cfg, const config_setting_t *list, char 
 
 		t->index = (size_t)i;
 		cfg->ntenants = (size_t)i + 1;
-		if (tenant_one(cfg, config_setting_get_elem(list, (unsigned)i), t, err, errsize) < 0)
+		if (tenant_one(cfg, config_setting_get_elem(list, (unsigned)i), t, err, errsize) <
+		    0)
 			return -1;
 	}
 	return 0;

@@ -23,8 +23,8 @@ static const struct unit {
 	const char *suffix;
 	long long mult;
 } size_units[] = {{"", 1}, {"k", 1024LL}, {"m", 1024LL * 1024}, {"g", 1024LL * 1024 * 1024}},
-  time_units[] = {{"", 1000}, {"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000},
-		  {"d", 86400000}};
+  time_units[] = {{"", 1000},	{"ms", 1},	{"s", 1000},
+		  {"m", 60000}, {"h", 3600000}, {"d", 86400000}};
 
 /* Parse "123unit" with one of units.  0 or -1. */
 static int parse_number(const char *text, const struct unit *u, size_t nu, long long *r)
@@ -41,7 +41,8 @@ static int parse_number(const char *text, const struct unit *u, size_t nu, long 
 	for (size_t i = 0; i < nu; i++) {
 		if (strcasecmp(end, u[i].suffix) != 0)
 			continue;
-		if (v != 0 && (v > __LONG_LONG_MAX__ / u[i].mult || v < -__LONG_LONG_MAX__ / u[i].mult))
+		if (v != 0 &&
+		    (v > __LONG_LONG_MAX__ / u[i].mult || v < -__LONG_LONG_MAX__ / u[i].mult))
 			return -1;
 		*r = v * u[i].mult;
 		return 0;
@@ -118,10 +119,14 @@ int op_cv_from_text(const struct op_conf_key *k, const char *text, void *dst, co
 	case OP_CT_SIZE:
 	case OP_CT_DURATION:
 		if (parse_number(text, k->type == OP_CT_DURATION ? time_units : size_units,
-				 k->type == OP_CT_DURATION ? 6 : (k->type == OP_CT_SIZE ? 4 : 1), &v) < 0)
-			return (*err_r = k->type == OP_CT_DURATION ? "expected a time such as 30s, 5m, 250ms"
-				 : k->type == OP_CT_SIZE ? "expected a size such as 65536, 64K, 1M"
-							  : "expected an integer"), -1;
+				 k->type == OP_CT_DURATION ? 6 : (k->type == OP_CT_SIZE ? 4 : 1),
+				 &v) < 0)
+			return (*err_r = k->type == OP_CT_DURATION
+					     ? "expected a time such as 30s, 5m, 250ms"
+					 : k->type == OP_CT_SIZE
+					     ? "expected a size such as 65536, 64K, 1M"
+					     : "expected an integer"),
+			       -1;
 		if (check_bounds(k, v, err_r) < 0)
 			return -1;
 		*(long long *)dst = v;
@@ -163,9 +168,11 @@ static int setting_list(const struct op_conf_key *k, const config_setting_t *s, 
 {
 	int n;
 
-	if (config_setting_type(s) != CONFIG_TYPE_ARRAY && config_setting_type(s) != CONFIG_TYPE_LIST)
-		return op_cv_from_text(k, config_setting_get_string(s) ? config_setting_get_string(s) : "",
-				       dst, err_r);
+	if (config_setting_type(s) != CONFIG_TYPE_ARRAY &&
+	    config_setting_type(s) != CONFIG_TYPE_LIST)
+		return op_cv_from_text(
+		    k, config_setting_get_string(s) ? config_setting_get_string(s) : "", dst,
+		    err_r);
 	n = config_setting_length(s);
 	for (int i = 0; i < n; i++) {
 		const char *e = config_setting_get_string_elem(s, i);
@@ -241,8 +248,8 @@ static void format_list(const struct op_conf_key *k, const void *src, struct op_
 
 void op_cv_format(const struct op_conf_key *k, const void *src, struct op_buf *out)
 {
-	static const char *const levels[] = {"error", "error", "error", "error",
-					     "warning", "notice", "info", "debug"};
+	static const char *const levels[] = {"error",	"error",  "error", "error",
+					     "warning", "notice", "info",  "debug"};
 	switch (k->type) {
 	case OP_CT_BOOL:
 		op_buf_puts(out, *(const bool *)src ? "true" : "false");

@@ -13,11 +13,11 @@
 #include "outpost/config.h"
 #include "outpost/conftab.h"
 
-#define OFF(f) offsetof(struct op_config, f)
-#define KB     1024LL
-#define MB     (1024LL * 1024)
-#define SEC    1000LL
-#define ACTIONS "accept|tempfail|reject"
+#define OFF(f)	    offsetof(struct op_config, f)
+#define KB	    1024LL
+#define MB	    (1024LL * 1024)
+#define SEC	    1000LL
+#define ACTIONS	    "accept|tempfail|reject"
 #define SPF_ACTIONS "mark|reject|tempfail|hold"
 
 /* clang-format off */
@@ -279,10 +279,18 @@ const struct op_conf_key *op_conftab_find(const char *name)
 const char *op_ct_type_name(enum op_ct_type t)
 {
 	static const char *const names[] = {
-		[OP_CT_BOOL] = "bool",     [OP_CT_INT] = "integer",   [OP_CT_SIZE] = "size",
-		[OP_CT_DURATION] = "time", [OP_CT_STRING] = "string", [OP_CT_MODE] = "mode",
-		[OP_CT_ENUM] = "choice",   [OP_CT_ACTION] = "action", [OP_CT_LOGLEVEL] = "level", [OP_CT_STRLIST] = "list",
-		[OP_CT_CIDRLIST] = "address list", [OP_CT_SECTION] = "section",
+	    [OP_CT_BOOL] = "bool",
+	    [OP_CT_INT] = "integer",
+	    [OP_CT_SIZE] = "size",
+	    [OP_CT_DURATION] = "time",
+	    [OP_CT_STRING] = "string",
+	    [OP_CT_MODE] = "mode",
+	    [OP_CT_ENUM] = "choice",
+	    [OP_CT_ACTION] = "action",
+	    [OP_CT_LOGLEVEL] = "level",
+	    [OP_CT_STRLIST] = "list",
+	    [OP_CT_CIDRLIST] = "address list",
+	    [OP_CT_SECTION] = "section",
 	};
 	return names[t];
 }

@@ -12,15 +12,15 @@
 
 struct ctl_opts {
 	const char *config; /* -c FILE */
-	bool json;          /* --json */
+	bool json;	    /* --json */
 };
 
 int ctl_keygen(const struct ctl_opts *o, int argc, char **argv);
 int ctl_keycheck(const struct ctl_opts *o, int argc, char **argv);
-int ctl_rate(const struct ctl_opts *o, int argc, char **argv);  /* ctl_rate.c */
-int ctl_hold(const struct ctl_opts *o, int argc, char **argv);  /* ctl_rate.c */
-int ctl_unsub(const struct ctl_opts *o, int argc, char **argv);  /* ctl_track.c */
-int ctl_trace(const struct ctl_opts *o, int argc, char **argv);  /* ctl_track.c */
+int ctl_rate(const struct ctl_opts *o, int argc, char **argv);	 /* ctl_rate.c */
+int ctl_hold(const struct ctl_opts *o, int argc, char **argv);	 /* ctl_rate.c */
+int ctl_unsub(const struct ctl_opts *o, int argc, char **argv);	 /* ctl_track.c */
+int ctl_trace(const struct ctl_opts *o, int argc, char **argv);	 /* ctl_track.c */
 int ctl_status(const struct ctl_opts *o, int argc, char **argv); /* ctl_daemon.c */
 int ctl_reload(const struct ctl_opts *o, int argc, char **argv); /* ctl_daemon.c */
 

@@ -33,8 +33,8 @@ static void print_zone(const char *selector, const char *domain, const char *txt
 	printf(" )\n");
 }
 
-static int keygen_args(int argc, char **argv, const char **dir, bool *force, bool *json,
-		       char **pos, int *npos)
+static int keygen_args(int argc, char **argv, const char **dir, bool *force, bool *json, char **pos,
+		       int *npos)
 {
 	*npos = 0;
 	for (int i = 0; i < argc; i++) {
@@ -62,18 +62,21 @@ int ctl_keygen(const struct ctl_opts *o, int argc, char **argv)
 	struct op_buf txt;
 
 	if (keygen_args(argc, argv, &dir, &force, &json, pos, &npos) < 0) {
-		fprintf(stderr, "usage: outpostctl keygen [-d DIR] [-f] DOMAIN SELECTOR [rsa|ed25519] [BITS]\n");
+		fprintf(stderr, "usage: outpostctl keygen [-d DIR] [-f] DOMAIN SELECTOR "
+				"[rsa|ed25519] [BITS]\n");
 		return 2;
 	}
 	if (npos > 2 && (alg = op_dkim_alg_parse(pos[2])) < 0) {
-		fprintf(stderr, "outpostctl keygen: algorithm must be rsa or ed25519, not \"%s\"\n", pos[2]);
+		fprintf(stderr, "outpostctl keygen: algorithm must be rsa or ed25519, not \"%s\"\n",
+			pos[2]);
 		return 2;
 	}
 	if (npos > 3 && ((bits = strtoul(pos[3], &end, 10)) == 0 || *end != '\0')) {
 		fprintf(stderr, "outpostctl keygen: BITS must be a number, not \"%s\"\n", pos[3]);
 		return 2;
 	}
-	if ((size_t)snprintf(path, sizeof(path), "%s/%s.%s.pem", dir, pos[0], pos[1]) >= sizeof(path)) {
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s.%s.pem", dir, pos[0], pos[1]) >=
+	    sizeof(path)) {
 		fprintf(stderr, "outpostctl keygen: path too long\n");
 		return 2;
 	}
@@ -95,8 +98,8 @@ int ctl_keygen(const struct ctl_opts *o, int argc, char **argv)
 		ctl_json_str(op_buf_str(&txt));
 		printf("}\n");
 	} else {
-		printf("wrote %s (%s)\npublish this record, then run `outpostctl keycheck`:\n", path,
-		       op_dkim_alg_name((enum op_dkim_alg)alg));
+		printf("wrote %s (%s)\npublish this record, then run `outpostctl keycheck`:\n",
+		       path, op_dkim_alg_name((enum op_dkim_alg)alg));
 		print_zone(pos[1], pos[0], op_buf_str(&txt));
 		printf("config:\n  { domain = \"%s\"; selector = \"%s\"; key = \"%s\"; }\n", pos[0],
 		       pos[1], path);
@@ -131,7 +134,8 @@ static const char *keycheck_one(const char *name, const struct op_dkim_key *k, c
 		enum op_dkim_txt_status st;
 
 		nl = strchr(rec, '\n');
-		st = op_dkim_txt_check(k->pkey, rec, nl ? (size_t)(nl - rec) : strlen(rec), why, whysize);
+		st = op_dkim_txt_check(k->pkey, rec, nl ? (size_t)(nl - rec) : strlen(rec), why,
+				       whysize);
 		if (st == OP_DKIM_TXT_OK) {
 			status = "ok";
 			why[0] = '\0';

@@ -28,14 +28,14 @@ struct dkim_entry {
 };
 
 struct op_dkim_index {
-	struct op_map *by_domain;     /* domain -> struct dkim_entry * */
-	struct op_map *by_path;       /* key path -> EVP_PKEY * (build only) */
-	struct op_dkim_key **keys;    /* owned */
+	struct op_map *by_domain;  /* domain -> struct dkim_entry * */
+	struct op_map *by_path;	   /* key path -> EVP_PKEY * (build only) */
+	struct op_dkim_key **keys; /* owned */
 	size_t nkeys;
-	struct dkim_entry **entries;  /* owned */
+	struct dkim_entry **entries; /* owned */
 	size_t nentries;
 	struct op_dkim_keyloader *loader;
-	struct op_dkim_table *table;  /* OpenDKIM KeyTable + SigningTable, or NULL */
+	struct op_dkim_table *table; /* OpenDKIM KeyTable + SigningTable, or NULL */
 	struct op_dkim_table_stats table_stats;
 };
 
@@ -48,7 +48,7 @@ struct build {
 };
 
 static int build_err(struct build *b, const config_setting_t *s, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static int build_err(struct build *b, const config_setting_t *s, const char *fmt, ...)
 {
@@ -106,7 +106,8 @@ static int index_add(struct build *b, const config_setting_t *s, const struct op
 		return build_err(b, s, "%s has more than %d keys", domain, OP_DKIM_MAX_SIGS);
 	for (size_t i = 0; i < e->n; i++)
 		if (strcmp(e->k[i].key->selector, k->selector) == 0)
-			return build_err(b, s, "selector %s of %s is defined twice", k->selector, domain);
+			return build_err(b, s, "selector %s of %s is defined twice", k->selector,
+					 domain);
 	e->k[e->n].key = k;
 	e->k[e->n].domain = e->domain;
 	e->n++;
@@ -169,8 +170,8 @@ static struct op_dkim_key *index_key(struct build *b, const config_setting_t *s,
 			  op_dkim_alg_name((enum op_dkim_alg)alg));
 		return NULL;
 	}
-	if (op_dkim_key_load_file(idx->loader, path, alg, (unsigned)b->cfg->dkim_minimum_key_bits, k,
-				  b->err, b->errsize) < 0) {
+	if (op_dkim_key_load_file(idx->loader, path, alg, (unsigned)b->cfg->dkim_minimum_key_bits,
+				  k, b->err, b->errsize) < 0) {
 		char why[512];
 
 		snprintf(why, sizeof(why), "%s", b->err);
@@ -178,8 +179,8 @@ static struct op_dkim_key *index_key(struct build *b, const config_setting_t *s,
 		return NULL;
 	}
 	if (k->alg == OP_DKIM_RSA_SHA256 && k->bits > 8192) {
-		build_err(b, s, "%s: RSA keys over 8192 bits are not supported (this one has %u)", path,
-			  k->bits);
+		build_err(b, s, "%s: RSA keys over 8192 bits are not supported (this one has %u)",
+			  path, k->bits);
 		return NULL;
 	}
 	key_warm_up(k->pkey);
@@ -207,8 +208,9 @@ static int key_fields_read(struct build *b, const config_setting_t *s, const cha
 		for (size_t j = 0; key_fields[j]; j++)
 			known = known || strcmp(n, key_fields[j]) == 0;
 		if (!known)
-			return build_err(b, config_setting_get_elem(s, (unsigned)i),
-					 "unknown key setting '%s' (domain, selector, key, algorithm)", n);
+			return build_err(
+			    b, config_setting_get_elem(s, (unsigned)i),
+			    "unknown key setting '%s' (domain, selector, key, algorithm)", n);
 	}
 	*domain = NULL;
 	config_setting_lookup_string(s, "domain", domain);
@@ -218,7 +220,8 @@ static int key_fields_read(struct build *b, const config_setting_t *s, const cha
 		return build_err(b, s, "a key needs a key file (key = \"/path\")");
 	*alg = OP_DKIM_ALG_ANY;
 	if (config_setting_lookup_string(s, "algorithm", &a) && (*alg = op_dkim_alg_parse(a)) < 0)
-		return build_err(b, s, "algorithm must be rsa-sha256 or ed25519-sha256, not \"%s\"", a);
+		return build_err(b, s, "algorithm must be rsa-sha256 or ed25519-sha256, not \"%s\"",
+				 a);
 	if (*domain && !domain_valid(*domain))
 		return build_err(b, s, "\"%s\" is not a domain name", *domain);
 	for (const char *p = *selector; *p; p++)
@@ -272,9 +275,11 @@ static int index_tables(struct build *b)
 	if (!cfg->dkim_keytable[0] && !cfg->dkim_signingtable[0])
 		return 0;
 	if (!cfg->dkim_keytable[0] || !cfg->dkim_signingtable[0])
-		return build_err(b, NULL, "dkim.keytable and dkim.signingtable go together: set both");
-	b->idx->table = op_dkim_table_load(cfg->dkim_keytable, cfg->dkim_signingtable, false,
-					   (unsigned)cfg->dkim_minimum_key_bits, b->err, b->errsize);
+		return build_err(b, NULL,
+				 "dkim.keytable and dkim.signingtable go together: set both");
+	b->idx->table =
+	    op_dkim_table_load(cfg->dkim_keytable, cfg->dkim_signingtable, false,
+			       (unsigned)cfg->dkim_minimum_key_bits, b->err, b->errsize);
 	if (b->idx->table == NULL)
 		return -1;
 	op_dkim_table_stats(b->idx->table, &st);
@@ -301,7 +306,8 @@ int op_dkim_index_build(const struct op_config *cfg, const void *raw, struct op_
 	for (size_t i = 0; tenants && i < cfg->ntenants; i++) {
 		const config_setting_t *t = config_setting_get_elem(tenants, (unsigned)i);
 
-		if (key_list(&b, config_setting_get_member(t, "dkim_keys"), &cfg->tenants[i].domains) < 0)
+		if (key_list(&b, config_setting_get_member(t, "dkim_keys"),
+			     &cfg->tenants[i].domains) < 0)
 			goto out;
 	}
 	if (index_tables(&b) < 0)
@@ -362,7 +368,8 @@ size_t op_dkim_index_keys(const struct op_dkim_index *idx)
 }
 
 void op_dkim_index_each(const struct op_dkim_index *idx,
-			void (*fn)(const char *domain, const struct op_dkim_key *k, void *arg), void *arg)
+			void (*fn)(const char *domain, const struct op_dkim_key *k, void *arg),
+			void *arg)
 {
 	for (size_t i = 0; idx != NULL && i < idx->nentries; i++)
 		for (size_t j = 0; j < idx->entries[i]->n; j++)
@@ -370,7 +377,8 @@ void op_dkim_index_each(const struct op_dkim_index *idx,
 }
 
 size_t op_dkim_index_filter(struct op_dkim_index *idx,
-			    bool (*keep)(const char *domain, const struct op_dkim_key *k, void *arg),
+			    bool (*keep)(const char *domain, const struct op_dkim_key *k,
+					 void *arg),
 			    void *arg)
 {
 	size_t dropped = 0;

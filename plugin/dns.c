@@ -53,7 +53,8 @@ enum op_dns_status op_dns_txt(const char *name, struct op_buf *out, const char *
 			res_nclose(&rs);
 			if (h == HOST_NOT_FOUND || h == NO_DATA)
 				return (*err_r = "no TXT record"), OP_DNS_NXDOMAIN;
-			return (*err_r = "DNS lookup failed (timeout or server failure)"), OP_DNS_TEMPFAIL;
+			return (*err_r = "DNS lookup failed (timeout or server failure)"),
+			       OP_DNS_TEMPFAIL;
 		}
 		res_nclose(&rs);
 		if (ns_initparse(buf, n, &msg) < 0)

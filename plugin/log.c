@@ -40,8 +40,8 @@ static const struct {
 	const char *name;
 	int level;
 } log_levels[] = {
-	{"debug", LOG_DEBUG}, {"info", LOG_INFO},   {"notice", LOG_NOTICE},
-	{"warning", LOG_WARNING}, {"error", LOG_ERR},
+    {"debug", LOG_DEBUG},     {"info", LOG_INFO}, {"notice", LOG_NOTICE},
+    {"warning", LOG_WARNING}, {"error", LOG_ERR},
 };
 
 int op_log_level_parse(const char *name)

@@ -46,14 +46,15 @@ struct opts {
 
 static void usage(FILE *out)
 {
-	fprintf(out, "usage: outpost [-c FILE] [-f] [-n] [-p [-v]] [-V] [-h]\n"
-		     "  -c FILE  configuration file (default %s)\n"
-		     "  -f       stay in the foreground and log to stderr\n"
-		     "  -n       check the configuration and exit\n"
-		     "  -p       print every setting with its value (defaults without -c)\n"
-		     "  -v       with -p: explain each setting\n"
-		     "  -V       print the version and the libraries' versions\n"
-		     "  -h       this help\n",
+	fprintf(out,
+		"usage: outpost [-c FILE] [-f] [-n] [-p [-v]] [-V] [-h]\n"
+		"  -c FILE  configuration file (default %s)\n"
+		"  -f       stay in the foreground and log to stderr\n"
+		"  -n       check the configuration and exit\n"
+		"  -p       print every setting with its value (defaults without -c)\n"
+		"  -v       with -p: explain each setting\n"
+		"  -V       print the version and the libraries' versions\n"
+		"  -h       this help\n",
 		DEFAULT_CONFIG);
 }
 
@@ -76,14 +77,31 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	o->config = DEFAULT_CONFIG;
 	while ((ch = getopt(argc, argv, "c:fnpvVh")) != -1) {
 		switch (ch) {
-		case 'c': o->config = optarg; o->config_given = true; break;
-		case 'f': o->foreground = true; break;
-		case 'n': o->check = true; break;
-		case 'p': o->print = true; break;
-		case 'v': o->print_help = true; break;
-		case 'V': version(); exit(0);
-		case 'h': usage(stdout); exit(0);
-		default: usage(stderr); return -1;
+		case 'c':
+			o->config = optarg;
+			o->config_given = true;
+			break;
+		case 'f':
+			o->foreground = true;
+			break;
+		case 'n':
+			o->check = true;
+			break;
+		case 'p':
+			o->print = true;
+			break;
+		case 'v':
+			o->print_help = true;
+			break;
+		case 'V':
+			version();
+			exit(0);
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			return -1;
 		}
 	}
 	if (optind != argc) {
@@ -120,7 +138,8 @@ static int reload_once(char *why, size_t whysize)
 	old = op_config_current();
 	c = op_config_load(reloader.path, reloader.generation + 1, err, sizeof(err));
 	if (c == NULL) {
-		op_log_error("reload refused, generation %u keeps serving: %s", reloader.generation, err);
+		op_log_error("reload refused, generation %u keeps serving: %s", reloader.generation,
+			     err);
 		if (why != NULL)
 			snprintf(why, whysize, "%s", err);
 		op_metrics_reload(false);
@@ -192,17 +211,20 @@ static void drain(long long timeout_ms)
 	long long waited = 0;
 
 	if (op_milter_close_listener() < 0)
-		op_log_errno(LOG_ERR, "cannot close the milter socket; it takes connections until exit");
+		op_log_errno(LOG_ERR,
+			     "cannot close the milter socket; it takes connections until exit");
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	while (op_milter_inflight_msgs() > 0 && waited < timeout_ms) {
 		nanosleep(&nap, NULL);
 		clock_gettime(CLOCK_MONOTONIC, &now);
-		waited = (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
+		waited =
+		    (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
 	}
 	if (op_milter_inflight_msgs() > 0)
-		op_log_warning("stopping with %u messages unfinished after %lld ms: the MTA applies "
-			       "its milter_default_action to them",
-			       op_milter_inflight_msgs(), waited);
+		op_log_warning(
+		    "stopping with %u messages unfinished after %lld ms: the MTA applies "
+		    "its milter_default_action to them",
+		    op_milter_inflight_msgs(), waited);
 	else {
 		/* libmilter writes the last reply after our callback returns. */
 		nanosleep(&flush, NULL);

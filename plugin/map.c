@@ -15,7 +15,7 @@
 #include "outpost/map.h"
 
 struct map_slot {
-	char *key;     /* NULL = empty */
+	char *key; /* NULL = empty */
 	size_t keylen;
 	uint64_t hash;
 	void *value;

@@ -18,8 +18,10 @@
 #include "outpost/pool.h"
 
 static const char *const class_names[] = {
-	[OP_CLASS_EXTERNAL] = "external", [OP_CLASS_AUTH] = "auth",
-	[OP_CLASS_HOST] = "host",         [OP_CLASS_DAEMON] = "daemon",
+    [OP_CLASS_EXTERNAL] = "external",
+    [OP_CLASS_AUTH] = "auth",
+    [OP_CLASS_HOST] = "host",
+    [OP_CLASS_DAEMON] = "daemon",
 };
 
 const char *op_class_name(enum op_class c)

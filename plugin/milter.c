@@ -34,17 +34,17 @@ extern unsigned op_session_msgs_inflight, op_session_conns_inflight;
 
 /* Stage -> the SMFIP_NR_* flag that tells the MTA not to wait for a reply. */
 static const unsigned long nr_flag[OP_STAGE__COUNT] = {
-	[OP_STAGE_CONNECT] = SMFIP_NR_CONN, [OP_STAGE_HELO] = SMFIP_NR_HELO,
-	[OP_STAGE_MAIL] = SMFIP_NR_MAIL,    [OP_STAGE_RCPT] = SMFIP_NR_RCPT,
-	[OP_STAGE_HEADER] = SMFIP_NR_HDR,   [OP_STAGE_EOH] = SMFIP_NR_EOH,
-	[OP_STAGE_BODY] = SMFIP_NR_BODY,
+    [OP_STAGE_CONNECT] = SMFIP_NR_CONN, [OP_STAGE_HELO] = SMFIP_NR_HELO,
+    [OP_STAGE_MAIL] = SMFIP_NR_MAIL,	[OP_STAGE_RCPT] = SMFIP_NR_RCPT,
+    [OP_STAGE_HEADER] = SMFIP_NR_HDR,	[OP_STAGE_EOH] = SMFIP_NR_EOH,
+    [OP_STAGE_BODY] = SMFIP_NR_BODY,
 };
 /* Stage -> the SMFIP_NO* flag that skips it altogether. */
 static const unsigned long no_flag[OP_STAGE__COUNT] = {
-	[OP_STAGE_CONNECT] = SMFIP_NOCONNECT, [OP_STAGE_HELO] = SMFIP_NOHELO,
-	[OP_STAGE_MAIL] = SMFIP_NOMAIL,       [OP_STAGE_RCPT] = SMFIP_NORCPT,
-	[OP_STAGE_HEADER] = SMFIP_NOHDRS,     [OP_STAGE_EOH] = SMFIP_NOEOH,
-	[OP_STAGE_BODY] = SMFIP_NOBODY,
+    [OP_STAGE_CONNECT] = SMFIP_NOCONNECT, [OP_STAGE_HELO] = SMFIP_NOHELO,
+    [OP_STAGE_MAIL] = SMFIP_NOMAIL,	  [OP_STAGE_RCPT] = SMFIP_NORCPT,
+    [OP_STAGE_HEADER] = SMFIP_NOHDRS,	  [OP_STAGE_EOH] = SMFIP_NOEOH,
+    [OP_STAGE_BODY] = SMFIP_NOBODY,
 };
 
 static struct op_conn *conn_of(SMFICTX *ctx)
@@ -92,7 +92,8 @@ static sfsistat milter_status(SMFICTX *ctx, const struct op_conn *c, enum op_sta
 	case OP_ACT_REJECT:
 		if (v->rcode[0] && smfi_setreply(ctx, (char *)v->rcode, (char *)v->xcode,
 						 (char *)v->text) != MI_SUCCESS)
-			op_log_warning("smfi_setreply refused \"%s %s %s\"", v->rcode, v->xcode, v->text);
+			op_log_warning("smfi_setreply refused \"%s %s %s\"", v->rcode, v->xcode,
+				       v->text);
 		return v->action == OP_ACT_TEMPFAIL ? SMFIS_TEMPFAIL : SMFIS_REJECT;
 	case OP_ACT__COUNT:
 		break;
@@ -257,13 +258,16 @@ static bool mail_fill(SMFICTX *ctx, struct op_msg *m, char **argv, struct op_ver
 	if (copy_macro(ctx, m->pool, cfg, m->queue_id, "i", &qid) && qid[0])
 		set_qid(m, qid);
 	if ((long long)m->conn->nmsgs > cfg->max_messages_per_connection) {
-		op_verdict_error(v, cfg, OP_ERR_LIMIT, "7.0",
-				 "too many messages on one connection (limits.max_messages_per_connection)");
+		op_verdict_error(
+		    v, cfg, OP_ERR_LIMIT, "7.0",
+		    "too many messages on one connection (limits.max_messages_per_connection)");
 		return false;
 	}
-	if (qid == NULL || !copy_macro(ctx, m->pool, cfg, m->queue_id, "{auth_authen}", &m->auth_authen) ||
+	if (qid == NULL ||
+	    !copy_macro(ctx, m->pool, cfg, m->queue_id, "{auth_authen}", &m->auth_authen) ||
 	    !copy_macro(ctx, m->pool, cfg, m->queue_id, "{auth_type}", &m->auth_type)) {
-		op_verdict_error(v, cfg, OP_ERR_LIMIT, "7.0", "macro too long (limits.max_macro_length)");
+		op_verdict_error(v, cfg, OP_ERR_LIMIT, "7.0",
+				 "macro too long (limits.max_macro_length)");
 		return false;
 	}
 	if (!m->auth_authen[0])
@@ -443,8 +447,7 @@ static int wire_value(const struct op_conn *c, const char *value, struct op_buf 
 }
 
 /* Apply every queued edit, in order.  0, or -1 with *err_r. */
-static int milter_apply_edits(SMFICTX *ctx, struct op_conn *c, struct op_msg *m,
-			      const char **err_r)
+static int milter_apply_edits(SMFICTX *ctx, struct op_conn *c, struct op_msg *m, const char **err_r)
 {
 	struct op_buf b;
 	int r = 0;
@@ -461,13 +464,20 @@ static int milter_apply_edits(SMFICTX *ctx, struct op_conn *c, struct op_msg *m,
 		}
 		switch (e->kind) {
 		case OP_EDIT_ADD:
-			r = smfi_addheader(ctx, name, (char *)op_buf_str(&b)) == MI_SUCCESS ? 0 : -1;
+			r = smfi_addheader(ctx, name, (char *)op_buf_str(&b)) == MI_SUCCESS ? 0
+											    : -1;
 			break;
 		case OP_EDIT_INSERT:
-			r = smfi_insheader(ctx, (int)e->index, name, (char *)op_buf_str(&b)) == MI_SUCCESS ? 0 : -1;
+			r = smfi_insheader(ctx, (int)e->index, name, (char *)op_buf_str(&b)) ==
+				    MI_SUCCESS
+				? 0
+				: -1;
 			break;
 		case OP_EDIT_CHANGE:
-			r = smfi_chgheader(ctx, name, (int)e->index, (char *)op_buf_str(&b)) == MI_SUCCESS ? 0 : -1;
+			r = smfi_chgheader(ctx, name, (int)e->index, (char *)op_buf_str(&b)) ==
+				    MI_SUCCESS
+				? 0
+				: -1;
 			break;
 		case OP_EDIT_DELETE:
 			r = smfi_chgheader(ctx, name, (int)e->index, NULL) == MI_SUCCESS ? 0 : -1;
@@ -546,20 +556,20 @@ static sfsistat cb_close(SMFICTX *ctx)
 }
 
 static struct smfiDesc milter_desc = {
-	.xxfi_name = "outpost",
-	.xxfi_version = SMFI_VERSION,
-	.xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE | SMFIF_SETSYMLIST,
-	.xxfi_connect = cb_connect,
-	.xxfi_helo = cb_helo,
-	.xxfi_envfrom = cb_envfrom,
-	.xxfi_envrcpt = cb_envrcpt,
-	.xxfi_header = cb_header,
-	.xxfi_eoh = cb_eoh,
-	.xxfi_body = cb_body,
-	.xxfi_eom = cb_eom,
-	.xxfi_abort = cb_abort,
-	.xxfi_close = cb_close,
-	.xxfi_negotiate = cb_negotiate,
+    .xxfi_name = "outpost",
+    .xxfi_version = SMFI_VERSION,
+    .xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE | SMFIF_SETSYMLIST,
+    .xxfi_connect = cb_connect,
+    .xxfi_helo = cb_helo,
+    .xxfi_envfrom = cb_envfrom,
+    .xxfi_envrcpt = cb_envrcpt,
+    .xxfi_header = cb_header,
+    .xxfi_eoh = cb_eoh,
+    .xxfi_body = cb_body,
+    .xxfi_eom = cb_eom,
+    .xxfi_abort = cb_abort,
+    .xxfi_close = cb_close,
+    .xxfi_negotiate = cb_negotiate,
 };
 
 /* Path of a unix socket spec, or NULL for inet. */
@@ -641,10 +651,12 @@ int op_milter_setup(const struct op_config *cfg, char *err, size_t errsize)
 	int r;
 
 	if (path && unix_socket_live(path)) {
-		snprintf(err, errsize, "%s: another process is listening on it", cfg->milter_socket);
+		snprintf(err, errsize, "%s: another process is listening on it",
+			 cfg->milter_socket);
 		return -1;
 	}
-	if (smfi_register(milter_desc) == MI_FAILURE || smfi_setconn(cfg->milter_socket) == MI_FAILURE ||
+	if (smfi_register(milter_desc) == MI_FAILURE ||
+	    smfi_setconn(cfg->milter_socket) == MI_FAILURE ||
 	    smfi_settimeout((int)(cfg->milter_timeout_ms / 1000)) == MI_FAILURE ||
 	    smfi_setbacklog((int)cfg->milter_backlog) == MI_FAILURE) {
 		snprintf(err, errsize, "%s: libmilter refused the settings", cfg->milter_socket);

@@ -39,7 +39,7 @@
 struct dkim_state {
 	struct op_dkim_index *idx;
 	enum op_dkim_canon hdr_canon, body_canon;
-	const char **sign;  /* dkim.headers, plus track.header when track is on */
+	const char **sign; /* dkim.headers, plus track.header when track is on */
 	size_t nsign;
 };
 
@@ -67,9 +67,9 @@ struct dkim_msg {
 	struct op_dkim_sign_key keys[OP_DKIM_MAX_SIGS];
 	struct op_dkim_sigreq reqs[OP_DKIM_MAX_SIGS]; /* keys[i].domain points into reqs[i] */
 	char domain[256];
-	size_t line_len;    /* octets since the last LF, across chunks */
+	size_t line_len; /* octets since the last LF, across chunks */
 	bool long_line;
-	bool wrap;          /* dkim.on_long_lines = wrap: hash lines as the MTA breaks them */
+	bool wrap; /* dkim.on_long_lines = wrap: hash lines as the MTA breaks them */
 	struct op_dkim_wrap wrapper;
 };
 
@@ -92,8 +92,8 @@ static bool dkim_key_in_dns(const char *domain, const struct op_dkim_key *k, voi
 	if (op_dns_txt(name, &txt, &err) == OP_DNS_OK) {
 		for (char *rec = txt.data, *nl; rec != NULL && !ok; rec = nl ? nl + 1 : NULL) {
 			nl = strchr(rec, '\n');
-			ok = op_dkim_txt_check(k->pkey, rec, nl ? (size_t)(nl - rec) : strlen(rec), why,
-					       sizeof(why)) == OP_DKIM_TXT_OK;
+			ok = op_dkim_txt_check(k->pkey, rec, nl ? (size_t)(nl - rec) : strlen(rec),
+					       why, sizeof(why)) == OP_DKIM_TXT_OK;
 		}
 		err = why;
 	}
@@ -109,12 +109,13 @@ static void dkim_log_loaded(const struct op_config *cfg, const struct op_dkim_in
 {
 	const struct op_dkim_table_stats *t = op_dkim_index_table_stats(idx);
 
-	op_log_info("dkim: %zu signing domains, %zu keys loaded from %s", op_dkim_index_domains(idx),
-		    op_dkim_index_keys(idx), cfg->path);
+	op_log_info("dkim: %zu signing domains, %zu keys loaded from %s",
+		    op_dkim_index_domains(idx), op_dkim_index_keys(idx), cfg->path);
 	if (t == NULL)
 		return;
 	op_log_info("dkim: OpenDKIM tables: %zu keys (%zu files), %zu exact and %zu wildcard "
-		    "signing entries", t->keys, t->key_files, t->exact, t->wildcards);
+		    "signing entries",
+		    t->keys, t->key_files, t->exact, t->wildcards);
 	if (t->kt_duplicates)
 		op_log_warning("dkim: %s: %zu duplicate key names ignored, first at line %u",
 			       cfg->dkim_keytable, t->kt_duplicates, t->kt_first_duplicate);
@@ -122,8 +123,10 @@ static void dkim_log_loaded(const struct op_config *cfg, const struct op_dkim_in
 		op_log_warning("dkim: %s: %zu duplicate patterns ignored, first at line %u",
 			       cfg->dkim_signingtable, t->st_duplicates, t->st_first_duplicate);
 	if (t->dead)
-		op_log_warning("dkim: %s: %zu patterns can never match (OpenDKIM neither), first at "
-			       "line %u", cfg->dkim_signingtable, t->dead, t->first_dead);
+		op_log_warning(
+		    "dkim: %s: %zu patterns can never match (OpenDKIM neither), first at "
+		    "line %u",
+		    cfg->dkim_signingtable, t->dead, t->first_dead);
 }
 
 static int mod_dkim_init(struct op_config *cfg, const void *raw, void **state_r, char *err,
@@ -138,8 +141,10 @@ static int mod_dkim_init(struct op_config *cfg, const void *raw, void **state_r,
 		return snprintf(err, errsize, "%s: out of memory", cfg->path), -1;
 	op_dkim_canon_parse(canons[cfg->dkim_canon & 3], &st->hdr_canon, &st->body_canon);
 	if (cfg->dkim_sign_from == OP_DKIM_FROM_FIXED && cfg->dkim_fixed_domain[0] == '\0')
-		return snprintf(err, errsize, "%s: dkim.sign_from = \"fixed\" needs dkim.fixed_domain",
-				cfg->path), -1;
+		return snprintf(err, errsize,
+				"%s: dkim.sign_from = \"fixed\" needs dkim.fixed_domain",
+				cfg->path),
+		       -1;
 	if (op_dkim_index_build(cfg, raw, &st->idx, err, errsize) < 0)
 		return -1;
 	if (cfg->dkim_check_dns)
@@ -241,8 +246,8 @@ static const char *dkim_identity(const struct dkim_msg *dm)
 	if (at == NULL)
 		return NULL;
 	sl = strlen(at + 1);
-	if (strcasecmp(at + 1, d) == 0 || (sl > dl && at[sl - dl] == '.' &&
-					   strcasecmp(at + 1 + sl - dl, d) == 0))
+	if (strcasecmp(at + 1, d) == 0 ||
+	    (sl > dl && at[sl - dl] == '.' && strcasecmp(at + 1 + sl - dl, d) == 0))
 		return dm->reqs[0].signer;
 	return NULL;
 }
@@ -322,7 +327,8 @@ static void mod_dkim_eoh(struct op_ctx *ctx, struct op_verdict *v)
 	op_dkim_wrap_init(&dm->wrapper, (size_t)cfg->dkim_wrap_length);
 	dm->long_line = !dm->wrap && dkim_long_header(cfg, m);
 	if (dkim_start(ctx, dm, &err) < 0) {
-		op_log_error("%s: dkim: cannot start signing for %s: %s", m->queue_id, dm->domain, err);
+		op_log_error("%s: dkim: cannot start signing for %s: %s", m->queue_id, dm->domain,
+			     err);
 		op_msg_summary(m, ctx->modidx, "dkim=error reason=\"%s\"", err);
 		op_verdict_error(v, cfg, OP_ERR_INTERNAL, "3.0", "signing failed");
 	}
@@ -390,8 +396,9 @@ static void dkim_summary(struct op_msg *m, size_t modidx, const struct dkim_msg 
 static int dkim_wrap_headers(struct op_ctx *ctx, struct op_header *hdrs, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		const char *w = op_dkim_wrap_header(ctx->msg->pool, strlen(hdrs[i].name),
-						    hdrs[i].value, (size_t)ctx->cfg->dkim_wrap_length);
+		const char *w =
+		    op_dkim_wrap_header(ctx->msg->pool, strlen(hdrs[i].name), hdrs[i].value,
+					(size_t)ctx->cfg->dkim_wrap_length);
 
 		if (w == NULL)
 			return -1;
@@ -416,7 +423,8 @@ static void mod_dkim_eom(struct op_ctx *ctx, struct op_verdict *v)
 			       ctx->cfg->dkim_wrap_length);
 		if (ctx->cfg->dkim_on_long_lines == 1)
 			op_verdict_set(v, OP_ACT_REJECT, "550", "5.6.0",
-				       "line longer than 998 octets (RFC 5322); fold headers, encode the body");
+				       "line longer than 998 octets (RFC 5322); fold headers, "
+				       "encode the body");
 		return;
 	}
 	hdrs = NULL;
@@ -434,8 +442,8 @@ static void mod_dkim_eom(struct op_ctx *ctx, struct op_verdict *v)
 		const char *val = op_dkim_signer_value(dm->signer, i);
 
 		/* The edit carries no leading space: the milter layer adds it. */
-		if (op_msg_edit(m, OP_EDIT_INSERT, "DKIM-Signature", val + (val[0] == ' '), (unsigned)i,
-				"dkim", &err) < 0) {
+		if (op_msg_edit(m, OP_EDIT_INSERT, "DKIM-Signature", val + (val[0] == ' '),
+				(unsigned)i, "dkim", &err) < 0) {
 			op_log_error("%s: dkim: %s", m->queue_id, err);
 			op_verdict_error(v, ctx->cfg, OP_ERR_INTERNAL, "3.0", "signing failed");
 			return;
@@ -458,15 +466,16 @@ const struct op_dkim_index *op_mod_dkim_index(const struct op_config *cfg)
 }
 
 const struct op_module mod_dkim = {
-	.name = "dkim",
-	.enabled = mod_dkim_enabled,
-	.init = mod_dkim_init,
-	.fini = mod_dkim_fini,
-	.msg_free = mod_dkim_msg_free,
-	.reply_stages = OP_STAGE_BIT(OP_STAGE_EOM),
-	.hook = {
-		[OP_STAGE_EOH] = mod_dkim_eoh,
-		[OP_STAGE_BODY] = mod_dkim_body,
-		[OP_STAGE_EOM] = mod_dkim_eom,
+    .name = "dkim",
+    .enabled = mod_dkim_enabled,
+    .init = mod_dkim_init,
+    .fini = mod_dkim_fini,
+    .msg_free = mod_dkim_msg_free,
+    .reply_stages = OP_STAGE_BIT(OP_STAGE_EOM),
+    .hook =
+	{
+	    [OP_STAGE_EOH] = mod_dkim_eoh,
+	    [OP_STAGE_BODY] = mod_dkim_body,
+	    [OP_STAGE_EOM] = mod_dkim_eom,
 	},
 };

@@ -22,24 +22,34 @@ static const struct ctl_cmd {
 	int (*fn)(const struct ctl_opts *, int, char **);
 	const char *usage;
 } commands[] = {
-	{"keygen", ctl_keygen,
-	 "keygen [-d DIR] [-f] DOMAIN SELECTOR [rsa|ed25519] [BITS]  write a new key, print its DNS record"},
-	{"keycheck", ctl_keycheck,
-	 "keycheck                     compare every configured key with what DNS serves"},
-	{"rate", ctl_rate, "rate show KEY | reset KEY | top [N]  counters of the rate store (KEY as top prints it)"},
-	{"hold", ctl_hold, "hold list | release LOGIN     accounts held by a rule with then = hold_account"},
-	{"unsub", ctl_unsub, "unsub verify TOKEN | make TENANT [LIST [RCPT]]  check or make an unsubscribe token"},
-	{"trace", ctl_trace, "trace [-f FILE] ID          print the events of a tracking ID or queue ID"},
-	{"status", ctl_status, "status [-s SOCKET]           the running daemon: version, uptime, config generation, load, store"},
-	{"reload", ctl_reload, "reload [-s SOCKET]           reload the running daemon's configuration; prints why when refused"},
+    {"keygen", ctl_keygen,
+     "keygen [-d DIR] [-f] DOMAIN SELECTOR [rsa|ed25519] [BITS]  write a new key, print its DNS "
+     "record"},
+    {"keycheck", ctl_keycheck,
+     "keycheck                     compare every configured key with what DNS serves"},
+    {"rate", ctl_rate,
+     "rate show KEY | reset KEY | top [N]  counters of the rate store (KEY as top prints it)"},
+    {"hold", ctl_hold,
+     "hold list | release LOGIN     accounts held by a rule with then = hold_account"},
+    {"unsub", ctl_unsub,
+     "unsub verify TOKEN | make TENANT [LIST [RCPT]]  check or make an unsubscribe token"},
+    {"trace", ctl_trace,
+     "trace [-f FILE] ID          print the events of a tracking ID or queue ID"},
+    {"status", ctl_status,
+     "status [-s SOCKET]           the running daemon: version, uptime, config generation, load, "
+     "store"},
+    {"reload", ctl_reload,
+     "reload [-s SOCKET]           reload the running daemon's configuration; prints why when "
+     "refused"},
 };
 
 static void usage(FILE *out)
 {
-	fprintf(out, "usage: outpostctl [-c FILE] [--json] COMMAND [ARGS...]\n"
-		     "  -c FILE  configuration file (default %s)\n"
-		     "  --json   machine-readable output\n"
-		     "commands:\n",
+	fprintf(out,
+		"usage: outpostctl [-c FILE] [--json] COMMAND [ARGS...]\n"
+		"  -c FILE  configuration file (default %s)\n"
+		"  --json   machine-readable output\n"
+		"commands:\n",
 		DEFAULT_CONFIG);
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(out, "  %s\n", commands[i].usage);

@@ -74,6 +74,19 @@ unsigned op_pipeline_reply_stages(const struct op_config *cfg)
 	return mask;
 }
 
+/* Record the first HOLD of message m (NULL: none).  Its reason becomes the
+ * MTA's quarantine reason and a log field: no line end or control byte. */
+static void hold_note(struct op_msg *m, const struct op_verdict *mv)
+{
+	if (m == NULL || m->hold)
+		return;
+	m->hold = true;
+	snprintf(m->hold_reason, sizeof(m->hold_reason), "%.40s: %.150s", mv->module, mv->reason);
+	for (char *p = m->hold_reason; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = ' ';
+}
+
 void op_pipeline_run_table(const struct op_module *const *mods, size_t n, enum op_stage stage,
 			   struct op_ctx *ctx, struct op_verdict *v)
 {
@@ -96,11 +109,7 @@ void op_pipeline_run_table(const struct op_module *const *mods, size_t n, enum o
 		mv.module = mods[i]->name;
 		if (mv.action == OP_ACT_HOLD) {
 			/* Sticky: later modules still run (the message is signed). */
-			if (ctx->msg && !ctx->msg->hold) {
-				ctx->msg->hold = true;
-				snprintf(ctx->msg->hold_reason, sizeof(ctx->msg->hold_reason),
-					 "%.40s: %.150s", mv.module, mv.reason);
-			}
+			hold_note(ctx->msg, &mv);
 			continue;
 		}
 		*v = mv;

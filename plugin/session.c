@@ -320,7 +320,9 @@ void op_session_mark_skips(struct op_msg *m, unsigned negotiated)
 				need |= OP_STAGE_BIT(s);
 		if ((need & ~negotiated) != 0) {
 			m->mod_skip[i] = true;
-			op_msg_summary(m, i, "%s=skip reason=\"enabled by a reload after this MTA connection opened\"",
+			op_msg_summary(m, i,
+				       "%s=skip reason=\"enabled by a reload after this MTA "
+				       "connection opened\"",
 				       mods[i]->name);
 		}
 	}

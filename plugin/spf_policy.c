@@ -353,7 +353,7 @@ int op_spf_zone_load(struct op_spf_zone *z, const char *path, const char **err_r
 /* ---- policy per tenant (tenants[i].spf) ------------------------------- */
 
 static const char *const policy_keys[OP_SPF__COUNT] = {
-	"on_none", "on_neutral", "on_pass", "on_fail", "on_softfail", "on_temperror", "on_permerror",
+    "on_none", "on_neutral", "on_pass", "on_fail", "on_softfail", "on_temperror", "on_permerror",
 };
 static const char *const policy_actions[] = {"mark", "reject", "tempfail", "hold"};
 
@@ -380,13 +380,14 @@ static int policy_tenant(const config_setting_t *g, int *row, char *err, size_t 
 			if (strcmp(name, policy_keys[k]) == 0)
 				r = k;
 		if (r < 0)
-			return policy_err(err, errsize, e, "unknown key (on_none ... on_permerror)", name);
+			return policy_err(err, errsize, e, "unknown key (on_none ... on_permerror)",
+					  name);
 		for (int k = 0; val != NULL && k < 4; k++)
 			if (strcmp(val, policy_actions[k]) == 0)
 				a = k;
 		if (a < 0)
-			return policy_err(err, errsize, e, "must be mark, reject, tempfail or hold:",
-					  name);
+			return policy_err(err, errsize, e,
+					  "must be mark, reject, tempfail or hold:", name);
 		row[r] = a;
 	}
 	return 0;

@@ -17,8 +17,8 @@
 #include "outpost/verdict.h"
 
 static const char *const action_names[OP_ACT__COUNT] = {
-	[OP_ACT_CONTINUE] = "continue", [OP_ACT_HOLD] = "hold",         [OP_ACT_ACCEPT] = "accept",
-	[OP_ACT_DISCARD] = "discard",   [OP_ACT_TEMPFAIL] = "tempfail", [OP_ACT_REJECT] = "reject",
+    [OP_ACT_CONTINUE] = "continue", [OP_ACT_HOLD] = "hold",	    [OP_ACT_ACCEPT] = "accept",
+    [OP_ACT_DISCARD] = "discard",   [OP_ACT_TEMPFAIL] = "tempfail", [OP_ACT_REJECT] = "reject",
 };
 
 const char *op_action_name(enum op_action a)

@@ -15,10 +15,10 @@
 #include <stddef.h>
 
 struct op_buf {
-	char *data;  /* always NUL terminated once initialised */
-	size_t len;  /* bytes used, not counting the NUL */
-	size_t cap;  /* bytes allocated */
-	size_t max;  /* largest len allowed */
+	char *data; /* always NUL terminated once initialised */
+	size_t len; /* bytes used, not counting the NUL */
+	size_t cap; /* bytes allocated */
+	size_t max; /* largest len allowed */
 };
 
 /* Prepare an empty buffer that may grow to max bytes of text.  Allocates
@@ -37,7 +37,8 @@ int op_buf_putc(struct op_buf *b, char c);
 
 /* Append formatted text.  Returns 0, or -1 (buffer unchanged) on overflow. */
 int op_buf_printf(struct op_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-int op_buf_vprintf(struct op_buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+int op_buf_vprintf(struct op_buf *b, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
 
 /* Append s, escaping it for a log line: printable ASCII is copied, a
  * backslash or double quote is backslash-escaped, anything else becomes \xHH.

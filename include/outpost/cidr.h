@@ -10,9 +10,9 @@
 #include <stdint.h>
 
 struct op_cidr {
-	int family;          /* AF_INET or AF_INET6 */
-	uint8_t addr[16];    /* network address, host bits cleared */
-	unsigned prefix;     /* 0..32 or 0..128 */
+	int family;	  /* AF_INET or AF_INET6 */
+	uint8_t addr[16]; /* network address, host bits cleared */
+	unsigned prefix;  /* 0..32 or 0..128 */
 };
 
 struct op_cidr_list {

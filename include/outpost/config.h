@@ -34,24 +34,24 @@ struct op_strlist {
  * snapshot state, keyed by the tenant's index. */
 struct op_tenant {
 	char *name;
-	size_t index;               /* position in op_config.tenants */
-	struct op_strlist domains;  /* lower case */
-	struct op_strlist logins;   /* SASL logins, as given */
-	unsigned line;              /* where it was defined, for messages */
+	size_t index;		   /* position in op_config.tenants */
+	struct op_strlist domains; /* lower case */
+	struct op_strlist logins;  /* SASL logins, as given */
+	unsigned line;		   /* where it was defined, for messages */
 };
 
 /* Where the signing domain comes from (dkim.sign_from). */
 enum op_dkim_from {
 	OP_DKIM_FROM_HEADER = 0, /* the From: header's domain */
-	OP_DKIM_FROM_ENVELOPE,   /* MAIL FROM's domain */
-	OP_DKIM_FROM_TENANT,     /* the first domain of the message's tenant */
-	OP_DKIM_FROM_FIXED,      /* dkim.fixed_domain */
+	OP_DKIM_FROM_ENVELOPE,	 /* MAIL FROM's domain */
+	OP_DKIM_FROM_TENANT,	 /* the first domain of the message's tenant */
+	OP_DKIM_FROM_FIXED,	 /* dkim.fixed_domain */
 };
 
 struct op_config {
 	/* identity */
-	char *path;                 /* file it was loaded from */
-	unsigned generation;        /* 1 for the first load, +1 per accepted reload */
+	char *path;	     /* file it was loaded from */
+	unsigned generation; /* 1 for the first load, +1 per accepted reload */
 
 	/* milter */
 	char *milter_socket;
@@ -87,24 +87,24 @@ struct op_config {
 	/* tenants */
 	struct op_tenant *tenants;
 	size_t ntenants;
-	struct op_map *tenant_by_login;  /* login -> struct op_tenant * */
+	struct op_map *tenant_by_login;	 /* login -> struct op_tenant * */
 	struct op_map *tenant_by_domain; /* domain -> struct op_tenant * */
 
 	/* dkim (signing) */
 	bool dkim_enabled;
 	char *dkim_keytable;
 	char *dkim_signingtable;
-	int dkim_sign_from;              /* enum op_dkim_from */
+	int dkim_sign_from; /* enum op_dkim_from */
 	char *dkim_fixed_domain;
 	bool dkim_subdomains;
 	bool dkim_sign_external;
-	int dkim_canon;                  /* index: relaxed/relaxed, relaxed/simple, simple/relaxed, simple/simple */
+	int dkim_canon; /* index: relaxed/relaxed, relaxed/simple, simple/relaxed, simple/simple */
 	struct op_strlist dkim_headers;
 	struct op_strlist dkim_oversign;
 	long long dkim_minimum_key_bits;
 	long long dkim_signature_ttl_ms;
-	int dkim_on_multiple_from;       /* 0 skip, 1 reject */
-	int dkim_on_long_lines;          /* 0 skip, 1 reject, 2 wrap */
+	int dkim_on_multiple_from; /* 0 skip, 1 reject */
+	int dkim_on_long_lines;	   /* 0 skip, 1 reject, 2 wrap */
 	long long dkim_wrap_length;
 	bool dkim_check_dns;
 	bool dkim_multiple_signatures;
@@ -112,7 +112,7 @@ struct op_config {
 	/* spf (external: check the sender; internal: check our egress addresses) */
 	bool spf_enabled;
 	bool spf_check_helo;
-	int spf_on[7];                   /* by enum op_spf_result: 0 mark, 1 reject, 2 tempfail, 3 hold */
+	int spf_on[7]; /* by enum op_spf_result: 0 mark, 1 reject, 2 tempfail, 3 hold */
 	struct op_cidr_list spf_skip_clients;
 	struct op_strlist spf_skip_sender_domains;
 	bool spf_skip_authenticated;
@@ -121,7 +121,7 @@ struct op_config {
 	long long spf_max_names;
 	long long spf_timeout_ms;
 	struct op_cidr_list spf_egress_ips;
-	int spf_on_unauthorized_egress;  /* 0 log, 1 hold, 2 reject */
+	int spf_on_unauthorized_egress; /* 0 log, 1 hold, 2 reject */
 	char *spf_egress_include;
 	char *spf_test_zone;
 
@@ -130,7 +130,7 @@ struct op_config {
 	char *auth_authserv_id;
 	bool auth_received_spf;
 	bool auth_dkim_verify;
-	int auth_on_dkim_temperror;      /* 0 mark, 1 tempfail, 2 reject */
+	int auth_on_dkim_temperror; /* 0 mark, 1 tempfail, 2 reject */
 	long long auth_dkim_max_signatures;
 	long long auth_dkim_timeout_ms;
 	char *auth_test_dkim_keys;
@@ -163,7 +163,7 @@ struct op_config {
 
 	/* rate (GCRA limits per login, sender, domain, client, recipient domain) */
 	bool rate_enabled;
-	int rate_store;                  /* enum op_store_kind: 0 lmdb, 1 redis */
+	int rate_store; /* enum op_store_kind: 0 lmdb, 1 redis */
 	char *rate_lmdb_path;
 	long long rate_lmdb_map_size;
 	char *rate_redis_address;
@@ -184,8 +184,7 @@ struct op_config {
 /* Load path into a new snapshot with reference count 1.  generation is
  * stored as given.  On failure returns NULL and writes "FILE:LINE: what is
  * wrong" (or "FILE: what") into err (size errsize). */
-struct op_config *op_config_load(const char *path, unsigned generation, char *err,
-				 size_t errsize);
+struct op_config *op_config_load(const char *path, unsigned generation, char *err, size_t errsize);
 
 /* Take a reference.  Thread safe. */
 struct op_config *op_config_ref(struct op_config *c);

@@ -14,24 +14,24 @@
 #include <stddef.h>
 
 enum op_ct_type {
-	OP_CT_BOOL,     /* true/false */
-	OP_CT_INT,      /* integer within [min, max] */
-	OP_CT_SIZE,     /* bytes: 100000, "64K", "1M", "1G" */
+	OP_CT_BOOL,	/* true/false */
+	OP_CT_INT,	/* integer within [min, max] */
+	OP_CT_SIZE,	/* bytes: 100000, "64K", "1M", "1G" */
 	OP_CT_DURATION, /* milliseconds: 30 (seconds), "250ms", "10s", "5m", "1h", "1d" */
 	OP_CT_STRING,
-	OP_CT_MODE,     /* octal file mode as a string: "0660" */
-	OP_CT_ENUM,     /* one of choices ("a|b|c"), stored as its index (int) */
-	OP_CT_ACTION,   /* an action name among choices, stored as enum op_action (int) */
+	OP_CT_MODE,	/* octal file mode as a string: "0660" */
+	OP_CT_ENUM,	/* one of choices ("a|b|c"), stored as its index (int) */
+	OP_CT_ACTION,	/* an action name among choices, stored as enum op_action (int) */
 	OP_CT_LOGLEVEL, /* syslog level name, stored as LOG_* (int) */
-	OP_CT_STRLIST,  /* array of strings */
+	OP_CT_STRLIST,	/* array of strings */
 	OP_CT_CIDRLIST, /* array of addresses or CIDR ranges */
-	OP_CT_SECTION,  /* structured: parsed by its own code (tenants, key lists) */
+	OP_CT_SECTION,	/* structured: parsed by its own code (tenants, key lists) */
 };
 
 struct op_conf_key {
 	const char *name;
 	enum op_ct_type type;
-	size_t offset;       /* in struct op_config; unused for SECTION */
+	size_t offset;	     /* in struct op_config; unused for SECTION */
 	const char *def;     /* default written as in the file; NULL = none */
 	long long min, max;  /* INT, SIZE, DURATION (ms), MODE */
 	const char *choices; /* ENUM: "accept|tempfail|reject" */

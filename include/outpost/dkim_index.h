@@ -46,13 +46,15 @@ size_t op_dkim_index_keys(const struct op_dkim_index *idx);
 
 /* Call fn for every (domain, key) pair, domains in load order. */
 void op_dkim_index_each(const struct op_dkim_index *idx,
-			void (*fn)(const char *domain, const struct op_dkim_key *k, void *arg), void *arg);
+			void (*fn)(const char *domain, const struct op_dkim_key *k, void *arg),
+			void *arg);
 
 /* Take out of use the (domain, key) pairs for which keep() returns false
  * (the DNS check of dkim.check_dns): lookups skip them, op_dkim_index_each()
  * still lists them.  Returns how many pairs were taken out. */
 size_t op_dkim_index_filter(struct op_dkim_index *idx,
-			    bool (*keep)(const char *domain, const struct op_dkim_key *k, void *arg),
+			    bool (*keep)(const char *domain, const struct op_dkim_key *k,
+					 void *arg),
 			    void *arg);
 
 /* The dkim module's index in a loaded snapshot, or NULL when dkim is off

@@ -20,15 +20,15 @@ enum op_dkim_alg {
 };
 
 struct op_dkim_key {
-	char *name;        /* KeyTable key name, or "domain:selector" for config keys */
-	char *domain;      /* d=; "%" means "the signing domain" (OpenDKIM KeyTable) */
-	char *selector;    /* s= */
+	char *name;	/* KeyTable key name, or "domain:selector" for config keys */
+	char *domain;	/* d=; "%" means "the signing domain" (OpenDKIM KeyTable) */
+	char *selector; /* s= */
 	enum op_dkim_alg alg;
-	EVP_PKEY *pkey;    /* owned */
-	unsigned bits;     /* RSA modulus bits; 256 for Ed25519 */
-	char *path;        /* file it came from */
-	unsigned line;     /* line in the table or config, 0 if none */
-	bool dns_ok;       /* public half seen in DNS (or the check is off) */
+	EVP_PKEY *pkey; /* owned */
+	unsigned bits;	/* RSA modulus bits; 256 for Ed25519 */
+	char *path;	/* file it came from */
+	unsigned line;	/* line in the table or config, 0 if none */
+	bool dns_ok;	/* public half seen in DNS (or the check is off) */
 };
 
 /* "rsa-sha256" / "ed25519-sha256" (the a= tag). */

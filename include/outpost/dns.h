@@ -11,10 +11,10 @@
 #include "outpost/buf.h"
 
 enum op_dns_status {
-	OP_DNS_OK = 0,   /* records found */
+	OP_DNS_OK = 0,	 /* records found */
 	OP_DNS_NXDOMAIN, /* the name does not exist, or has no TXT record */
 	OP_DNS_TEMPFAIL, /* timeout, SERVFAIL, no server */
-	OP_DNS_ERROR,    /* malformed answer, too large */
+	OP_DNS_ERROR,	 /* malformed answer, too large */
 };
 
 /* The TXT records of name, each with its character-strings concatenated,

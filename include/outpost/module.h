@@ -50,14 +50,15 @@ enum op_stage {
 #define OP_STAGE_BIT(s) (1u << (s))
 
 struct op_ctx {
-	const struct op_config *cfg; /* the message's snapshot (connection's at CONNECT/HELO/CLOSE) */
+	const struct op_config
+	    *cfg; /* the message's snapshot (connection's at CONNECT/HELO/CLOSE) */
 	struct op_conn *conn;
-	struct op_msg *msg;          /* NULL at CONNECT, HELO, CLOSE */
-	size_t modidx;               /* this module's index in the pipeline */
-	void *state;                 /* cfg->mod_state[modidx] */
+	struct op_msg *msg; /* NULL at CONNECT, HELO, CLOSE */
+	size_t modidx;	    /* this module's index in the pipeline */
+	void *state;	    /* cfg->mod_state[modidx] */
 	/* stage arguments */
-	const char *rcpt;            /* RCPT: address without <> */
-	char **rcpt_args;            /* RCPT: ESMTP args, NULL terminated */
+	const char *rcpt;	     /* RCPT: address without <> */
+	char **rcpt_args;	     /* RCPT: ESMTP args, NULL terminated */
 	const struct op_header *hdr; /* HEADER */
 	const unsigned char *body;   /* BODY */
 	size_t bodylen;

@@ -160,7 +160,7 @@ void op_spf_verdict(struct op_verdict *v, const int *on, enum op_spf_result r, c
  * a result the tenant does not name inherits spf.on_<r>. */
 struct op_spf_policies {
 	int (*tab)[OP_SPF__COUNT]; /* ntenants rows, or NULL */
-	bool any;                  /* some tenant overrides some result */
+	bool any;		   /* some tenant overrides some result */
 };
 
 /* Read the tenants' spf groups from raw (a libconfig config_t).  Returns 0,

@@ -10,11 +10,11 @@
 #include <stddef.h>
 #include <time.h>
 
-#define OP_TRACK_UUID_LEN     36
-#define OP_TRACK_SENDER_MIN   5   /* Gmail: SenderId of 5 to 15 characters */
-#define OP_TRACK_SENDER_MAX   15
-#define OP_TRACK_FBID_PARTS   3   /* a:b:c before the SenderId */
-#define OP_TRACK_FBID_MAX     256 /* octets of a Feedback-ID value */
+#define OP_TRACK_UUID_LEN   36
+#define OP_TRACK_SENDER_MIN 5 /* Gmail: SenderId of 5 to 15 characters */
+#define OP_TRACK_SENDER_MAX 15
+#define OP_TRACK_FBID_PARTS 3	/* a:b:c before the SenderId */
+#define OP_TRACK_FBID_MAX   256 /* octets of a Feedback-ID value */
 
 /* A UUIDv7 (RFC 9562) for the wall-clock time *ts: 48 bits of Unix
  * milliseconds, 12 bits of sub-millisecond time (method 3, so IDs of one

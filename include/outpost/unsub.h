@@ -23,27 +23,27 @@
 #include <time.h>
 
 #define OP_UNSUB_VERSION    1
-#define OP_UNSUB_FIELD_MAX  255  /* octets of tenant, list or recipient */
-#define OP_UNSUB_MAC_LEN    32   /* HMAC-SHA256 */
-#define OP_UNSUB_SECRET_MIN 16   /* octets of a secret, at least */
+#define OP_UNSUB_FIELD_MAX  255 /* octets of tenant, list or recipient */
+#define OP_UNSUB_MAC_LEN    32	/* HMAC-SHA256 */
+#define OP_UNSUB_SECRET_MIN 16	/* octets of a secret, at least */
 /* base64url of the largest token (1 + 8 + 3 * 256 + 32 octets), plus NUL */
-#define OP_UNSUB_TOKEN_MAX  1080
+#define OP_UNSUB_TOKEN_MAX 1080
 
 struct op_unsub {
 	unsigned version;
-	uint64_t expires;                  /* Unix seconds */
+	uint64_t expires; /* Unix seconds */
 	char tenant[OP_UNSUB_FIELD_MAX + 1];
-	char list[OP_UNSUB_FIELD_MAX + 1];  /* "" when the message names no list */
-	char rcpt[OP_UNSUB_FIELD_MAX + 1];  /* "" when the token is not per recipient */
+	char list[OP_UNSUB_FIELD_MAX + 1]; /* "" when the message names no list */
+	char rcpt[OP_UNSUB_FIELD_MAX + 1]; /* "" when the token is not per recipient */
 };
 
 enum op_unsub_status {
 	OP_UNSUB_VALID = 0,
-	OP_UNSUB_MALFORMED,     /* not base64url, too short or long, bad lengths, NUL inside */
-	OP_UNSUB_BAD_VERSION,   /* a version this code does not know */
+	OP_UNSUB_MALFORMED,	/* not base64url, too short or long, bad lengths, NUL inside */
+	OP_UNSUB_BAD_VERSION,	/* a version this code does not know */
 	OP_UNSUB_BAD_SIGNATURE, /* no configured secret made this MAC (tampered or foreign) */
-	OP_UNSUB_EXPIRED,       /* authentic, but past its expiry */
-	OP_UNSUB_NO_SECRET,     /* nothing to verify with */
+	OP_UNSUB_EXPIRED,	/* authentic, but past its expiry */
+	OP_UNSUB_NO_SECRET,	/* nothing to verify with */
 };
 
 /* Write the token for u (version ignored: always OP_UNSUB_VERSION) signed

@@ -17,11 +17,11 @@
  * HOLD is sticky (recorded on the message, the pipeline goes on). */
 enum op_action {
 	OP_ACT_CONTINUE = 0, /* no opinion, go on */
-	OP_ACT_HOLD,         /* accept, but put into the MTA's hold queue */
-	OP_ACT_ACCEPT,       /* accept, no further processing of this message */
-	OP_ACT_DISCARD,      /* accept and drop silently (never a default) */
+	OP_ACT_HOLD,	     /* accept, but put into the MTA's hold queue */
+	OP_ACT_ACCEPT,	     /* accept, no further processing of this message */
+	OP_ACT_DISCARD,	     /* accept and drop silently (never a default) */
 	OP_ACT_TEMPFAIL,     /* 4xx: the client retries */
-	OP_ACT_REJECT,       /* 5xx */
+	OP_ACT_REJECT,	     /* 5xx */
 	OP_ACT__COUNT
 };
 
@@ -30,10 +30,10 @@ enum op_action {
 enum op_errclass {
 	OP_ERR_INTERNAL = 0, /* a bug or an unexpected library failure */
 	OP_ERR_RESOURCE,     /* memory, file descriptors */
-	OP_ERR_CONFIG,       /* the snapshot cannot serve this message */
-	OP_ERR_DNS,          /* a DNS lookup failed or timed out */
-	OP_ERR_STORE,        /* the rate store is unreachable */
-	OP_ERR_LIMIT,        /* a configured bound was exceeded */
+	OP_ERR_CONFIG,	     /* the snapshot cannot serve this message */
+	OP_ERR_DNS,	     /* a DNS lookup failed or timed out */
+	OP_ERR_STORE,	     /* the rate store is unreachable */
+	OP_ERR_LIMIT,	     /* a configured bound was exceeded */
 	OP_ERR__COUNT
 };
 
@@ -41,11 +41,11 @@ enum op_errclass {
 
 struct op_verdict {
 	enum op_action action;
-	char rcode[4];                 /* "451", "550"; "" = the MTA's default */
-	char xcode[12];                /* "4.7.1" */
-	char text[OP_REPLY_TEXT_MAX];  /* reply text, already sanitised */
-	const char *module;            /* who decided (static name) */
-	char reason[200];              /* for the log, may be more precise than text */
+	char rcode[4];		      /* "451", "550"; "" = the MTA's default */
+	char xcode[12];		      /* "4.7.1" */
+	char text[OP_REPLY_TEXT_MAX]; /* reply text, already sanitised */
+	const char *module;	      /* who decided (static name) */
+	char reason[200];	      /* for the log, may be more precise than text */
 };
 
 struct op_config;
@@ -69,7 +69,7 @@ int op_verdict_set(struct op_verdict *v, enum op_action a, const char *rcode, co
  * reason goes to v->reason and, for 4xx/5xx, into the reply text. */
 void op_verdict_error(struct op_verdict *v, const struct op_config *cfg, enum op_errclass c,
 		      const char *detail, const char *fmt, ...)
-	__attribute__((format(printf, 5, 6)));
+    __attribute__((format(printf, 5, 6)));
 
 /* True when code/xcode/text form a reply Postfix and Sendmail accept. */
 bool op_reply_valid(const char *rcode, const char *xcode, const char *text);
