@@ -388,3 +388,18 @@ void op_config_static_changes(const struct op_config *old, const struct op_confi
 				 (const char *)nc + tab[i].offset))
 			fn(tab[i].name);
 }
+
+int op_conf_err(char *err, size_t errsize, const void *setting, const char *fmt, ...)
+{
+	const config_setting_t *s = setting;
+	const char *file = s && config_setting_source_file(s) ? config_setting_source_file(s) : "?";
+	int n = snprintf(err, errsize, "%s:%d: ", file, s ? config_setting_source_line(s) : 0);
+	va_list ap;
+
+	if (n > 0 && (size_t)n < errsize) {
+		va_start(ap, fmt);
+		vsnprintf(err + n, errsize - (size_t)n, fmt, ap);
+		va_end(ap);
+	}
+	return -1;
+}

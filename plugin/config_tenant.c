@@ -24,25 +24,6 @@
 static const char *const tenant_keys[] = {"name",  "domains",	 "logins", "dkim_keys",
 					  "track", "rate_rules", "spf",	   NULL};
 
-static int tenant_err(char *err, size_t errsize, const config_setting_t *s, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int tenant_err(char *err, size_t errsize, const config_setting_t *s, const char *fmt, ...)
-{
-	int n =
-	    snprintf(err, errsize,
-		     "%s:%d: ", config_setting_source_file(s) ? config_setting_source_file(s) : "?",
-		     config_setting_source_line(s));
-	va_list ap;
-
-	if (n > 0 && (size_t)n < errsize) {
-		va_start(ap, fmt);
-		vsnprintf(err + n, errsize - (size_t)n, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
-
 static bool known_key(const char *name)
 {
 	for (size_t i = 0; tenant_keys[i]; i++)
@@ -60,15 +41,15 @@ static int tenant_list(const config_setting_t *t, const char *name, bool lower,
 	if (a == NULL)
 		return 0;
 	if (!config_setting_is_array(a) && !config_setting_is_list(a))
-		return tenant_err(err, errsize, a, "tenant %s must be a list of strings", name);
+		return op_conf_err(err, errsize, a, "tenant %s must be a list of strings", name);
 	for (int i = 0; i < config_setting_length(a); i++) {
 		const char *e = config_setting_get_string_elem(a, i);
 
 		if (e == NULL || *e == '\0')
-			return tenant_err(err, errsize, a, "tenant %s: empty or non-string element",
-					  name);
+			return op_conf_err(err, errsize, a,
+					   "tenant %s: empty or non-string element", name);
 		if (op_strlist_add(l, e) < 0)
-			return tenant_err(err, errsize, a, "%s: out of memory", name);
+			return op_conf_err(err, errsize, a, "%s: out of memory", name);
 		if (lower)
 			for (char *p = l->v[l->n - 1]; *p; p++)
 				*p = (char)tolower((unsigned char)*p);
@@ -84,13 +65,13 @@ static int tenant_index(struct op_map *map, const struct op_strlist *l, struct o
 		int r = op_map_add(map, l->v[i], t);
 
 		if (r < 0)
-			return tenant_err(err, errsize, s, "%s: out of memory", what);
+			return op_conf_err(err, errsize, s, "%s: out of memory", what);
 		if (r == 0) {
 			char msg[300];
 
 			snprintf(msg, sizeof(msg), "%s \"%s\" belongs to two tenants", what,
 				 l->v[i]);
-			return tenant_err(err, errsize, s, "%s", msg);
+			return op_conf_err(err, errsize, s, "%s", msg);
 		}
 	}
 	return 0;
@@ -102,19 +83,19 @@ static int tenant_one(struct op_config *cfg, const config_setting_t *s, struct o
 	const char *name = NULL;
 
 	if (!config_setting_is_group(s))
-		return tenant_err(err, errsize, s, "a tenant must be a group { name = ...; }");
+		return op_conf_err(err, errsize, s, "a tenant must be a group { name = ...; }");
 	for (int i = 0; i < config_setting_length(s); i++) {
 		const char *k = config_setting_name(config_setting_get_elem(s, (unsigned)i));
 
 		if (!known_key(k))
-			return tenant_err(err, errsize, config_setting_get_elem(s, (unsigned)i),
-					  "unknown tenant key '%s'", k);
+			return op_conf_err(err, errsize, config_setting_get_elem(s, (unsigned)i),
+					   "unknown tenant key '%s'", k);
 	}
 	if (!config_setting_lookup_string(s, "name", &name) || *name == '\0')
-		return tenant_err(err, errsize, s, "a tenant needs a name");
+		return op_conf_err(err, errsize, s, "a tenant needs a name");
 	t->line = (unsigned)config_setting_source_line(s);
 	if ((t->name = strdup(name)) == NULL)
-		return tenant_err(err, errsize, s, "out of memory");
+		return op_conf_err(err, errsize, s, "out of memory");
 	if (tenant_list(s, "domains", true, &t->domains, err, errsize) < 0 ||
 	    tenant_list(s, "logins", false, &t->logins, err, errsize) < 0)
 		return -1;
@@ -136,8 +117,8 @@ int op_config_tenants(struct op_config *cfg, const config_setting_t *list, char 
 	if (list == NULL)
 		return 0;
 	if (!config_setting_is_list(list))
-		return tenant_err(err, errsize, list,
-				  "tenants must be a list: ( { ... }, { ... } )");
+		return op_conf_err(err, errsize, list,
+				   "tenants must be a list: ( { ... }, { ... } )");
 	n = config_setting_length(list);
 	cfg->tenants = calloc((size_t)n + 1, sizeof(*cfg->tenants));
 	if (cfg->tenants == NULL)

@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 
 #include "outpost/cidr.h"
+#include "outpost/config.h"
 #include "outpost/rate.h"
 
 static const char *const part_names[OP_RATE_PART__COUNT] = {
@@ -43,25 +44,6 @@ const char *op_rate_count_name(enum op_rate_count c)
 const char *op_rate_action_name(enum op_rate_action a)
 {
 	return a <= OP_RATE_LOG ? action_names[a] : "?";
-}
-
-static int rule_err(char *err, size_t errsize, const config_setting_t *s, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int rule_err(char *err, size_t errsize, const config_setting_t *s, const char *fmt, ...)
-{
-	int n =
-	    snprintf(err, errsize,
-		     "%s:%d: ", config_setting_source_file(s) ? config_setting_source_file(s) : "?",
-		     config_setting_source_line(s));
-	va_list ap;
-
-	if (n > 0 && (size_t)n < errsize) {
-		va_start(ap, fmt);
-		vsnprintf(err + n, errsize - (size_t)n, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
 }
 
 /* Index of name in names (n entries), or -1. */
@@ -155,45 +137,48 @@ static int rule_fields(const config_setting_t *s, struct op_rate_rule *r, bool *
 	int i;
 
 	if ((i = str_choice(s, "key", NULL, 0, &t)) == -1 || (i == 0 && parse_key(t, r, &why) < 0))
-		return rule_err(err, errsize, s, "rule %s: %s", r->name,
-				why ? why : "key must be a string");
+		return op_conf_err(err, errsize, s, "rule %s: %s", r->name,
+				   why ? why : "key must be a string");
 	if ((i = str_choice(s, "count", count_names, 3, &t)) == -1)
-		return rule_err(err, errsize, s,
-				"rule %s: count: expected messages, recipients or bytes", r->name);
+		return op_conf_err(err, errsize, s,
+				   "rule %s: count: expected messages, recipients or bytes",
+				   r->name);
 	r->count = i >= 0 ? (enum op_rate_count)i : r->count;
 	if ((i = str_choice(s, "apply_to", scope_names, 3, &t)) == -1)
-		return rule_err(err, errsize, s,
-				"rule %s: apply_to: expected all, internal or external", r->name);
+		return op_conf_err(err, errsize, s,
+				   "rule %s: apply_to: expected all, internal or external",
+				   r->name);
 	r->scope = i >= 0 ? (enum op_rate_scope)i : r->scope;
 	if ((i = str_choice(s, "action", action_names, 4, &t)) == -1)
-		return rule_err(err, errsize, s,
-				"rule %s: action: expected tempfail, reject, hold or log", r->name);
+		return op_conf_err(err, errsize, s,
+				   "rule %s: action: expected tempfail, reject, hold or log",
+				   r->name);
 	r->action = i >= 0 ? (enum op_rate_action)i : r->action;
 	if ((i = str_choice(s, "then", NULL, 0, &t)) == -1 ||
 	    (i == 0 && strcmp(t, "hold_account") && t[0]))
-		return rule_err(err, errsize, s,
-				"rule %s: then: expected \"hold_account\" (or \"\")", r->name);
+		return op_conf_err(err, errsize, s,
+				   "rule %s: then: expected \"hold_account\" (or \"\")", r->name);
 	r->hold_account = i == 0 ? t[0] != '\0' : r->hold_account;
 	if ((i = str_choice(s, "limit", NULL, 0, &t)) == -1)
-		return rule_err(err, errsize, s,
-				"rule %s: limit must be a string such as \"100/1m\"", r->name);
+		return op_conf_err(err, errsize, s,
+				   "rule %s: limit must be a string such as \"100/1m\"", r->name);
 	if (i == 0 && strcmp(t, "none") == 0)
 		r->off = true;
 	else if (i == 0 && op_gcra_parse(t, &r->rate, &why) < 0)
-		return rule_err(err, errsize, s, "rule %s: limit \"%s\": %s", r->name, t, why);
+		return op_conf_err(err, errsize, s, "rule %s: limit \"%s\": %s", r->name, t, why);
 	else if (i == 0)
 		r->off = false;
 	op_gcra_format(&r->rate, r->limit_text, sizeof(r->limit_text));
 	if ((i = uint_member(s, "burst", OP_GCRA_LIMIT_MAX, &v)) == -1)
-		return rule_err(err, errsize, s, "rule %s: burst must be a number from 1 to 10^12",
-				r->name);
+		return op_conf_err(err, errsize, s,
+				   "rule %s: burst must be a number from 1 to 10^12", r->name);
 	*burst_set = i == 0;
 	r->rate.burst = i == 0 ? v : r->rate.burst;
 	if ((i = uint_member(s, "ipv4_prefix", 32, &v)) == -1)
-		return rule_err(err, errsize, s, "rule %s: ipv4_prefix must be 1..32", r->name);
+		return op_conf_err(err, errsize, s, "rule %s: ipv4_prefix must be 1..32", r->name);
 	r->ipv4_prefix = i == 0 ? (unsigned)v : r->ipv4_prefix;
 	if ((i = uint_member(s, "ipv6_prefix", 128, &v)) == -1)
-		return rule_err(err, errsize, s, "rule %s: ipv6_prefix must be 1..128", r->name);
+		return op_conf_err(err, errsize, s, "rule %s: ipv6_prefix must be 1..128", r->name);
 	r->ipv6_prefix = i == 0 ? (unsigned)v : r->ipv6_prefix;
 	return 0;
 }
@@ -209,15 +194,15 @@ static int rule_name(const config_setting_t *s, bool need, char *out, char *err,
 		for (const char *p = name; *p && !bad; p++)
 			bad = *p <= ' ' || *p >= 0x7f || *p == '#' || *p == '%';
 		if (bad)
-			return rule_err(err, errsize, s,
-					"a rule name is 1 to %d printable characters "
-					"without '#', '%%' or space",
-					OP_RATE_NAME_MAX - 1);
+			return op_conf_err(err, errsize, s,
+					   "a rule name is 1 to %d printable characters "
+					   "without '#', '%%' or space",
+					   OP_RATE_NAME_MAX - 1);
 		memcpy(out, name, strlen(name) + 1);
 		return 0;
 	}
 	if (need)
-		return rule_err(err, errsize, s, "a tenant's rate rule needs a name");
+		return op_conf_err(err, errsize, s, "a tenant's rate rule needs a name");
 	config_setting_lookup_string(s, "key", &key);
 	config_setting_lookup_string(s, "count", &count);
 	config_setting_lookup_string(s, "limit", &limit);
@@ -232,15 +217,15 @@ static int rule_name(const config_setting_t *s, bool need, char *out, char *err,
 static int rule_known(const config_setting_t *s, char *err, size_t errsize)
 {
 	if (!config_setting_is_group(s))
-		return rule_err(err, errsize, s,
-				"a rate rule is a group { key = ...; limit = ...; }");
+		return op_conf_err(err, errsize, s,
+				   "a rate rule is a group { key = ...; limit = ...; }");
 	for (int i = 0; i < config_setting_length(s); i++) {
 		const config_setting_t *m = config_setting_get_elem(s, (unsigned)i);
 
 		if (pick(rule_keys, sizeof(rule_keys) / sizeof(rule_keys[0]) - 1,
 			 config_setting_name(m)) < 0)
-			return rule_err(err, errsize, m, "unknown rate rule field '%s'",
-					config_setting_name(m));
+			return op_conf_err(err, errsize, m, "unknown rate rule field '%s'",
+					   config_setting_name(m));
 	}
 	return 0;
 }
@@ -250,16 +235,16 @@ static int rule_check(const config_setting_t *s, const struct op_rate_rule *r, c
 		      size_t errsize)
 {
 	if (r->nparts == 0)
-		return rule_err(err, errsize, s, "rule %s needs a key", r->name);
+		return op_conf_err(err, errsize, s, "rule %s needs a key", r->name);
 	if (r->rate.limit == 0 && !r->off)
-		return rule_err(err, errsize, s, "rule %s needs a limit such as \"100/1m\"",
-				r->name);
+		return op_conf_err(err, errsize, s, "rule %s needs a limit such as \"100/1m\"",
+				   r->name);
 	for (size_t i = 0; i < r->nparts; i++)
 		if (r->part[i] == OP_RATE_RCPT_DOMAIN && r->count != OP_RATE_RECIPIENTS)
-			return rule_err(err, errsize, s,
-					"rule %s: a key with rcpt_domain counts recipients "
-					"(count = \"recipients\")",
-					r->name);
+			return op_conf_err(err, errsize, s,
+					   "rule %s: a key with rcpt_domain counts recipients "
+					   "(count = \"recipients\")",
+					   r->name);
 	return 0;
 }
 
@@ -282,11 +267,11 @@ static int rule_one(const config_setting_t *s, bool tenant, struct op_rate_rule 
 		return -1;
 	r = find(v, *n, tmp.name);
 	if (r != NULL && (size_t)(r - v) >= nbase)
-		return rule_err(err, errsize, s, "two rate rules are named %s", tmp.name);
+		return op_conf_err(err, errsize, s, "two rate rules are named %s", tmp.name);
 	if (r == NULL) {
 		if (*n == max)
-			return rule_err(err, errsize, s, "more than rate.max_rules (%zu) rules",
-					max);
+			return op_conf_err(err, errsize, s, "more than rate.max_rules (%zu) rules",
+					   max);
 		r = &v[(*n)++];
 		*r = tmp;
 		r->ipv4_prefix = 32;
@@ -312,7 +297,8 @@ int op_rate_rules_parse(const void *setting, const struct op_rate_rules *base, s
 	out->v = NULL;
 	out->n = 0;
 	if (list && !config_setting_is_list(list))
-		return rule_err(err, errsize, list, "rate rules are a list: ( { ... }, { ... } )");
+		return op_conf_err(err, errsize, list,
+				   "rate rules are a list: ( { ... }, { ... } )");
 	v = calloc(nbase + (size_t)len + 1, sizeof(*v));
 	if (v == NULL)
 		return snprintf(err, errsize, "out of memory"), -1;
@@ -354,6 +340,8 @@ int op_rate_key_value(char *out, size_t outsize, size_t *o, const char *value, b
 {
 	size_t start = *o, w = 0;
 
+	if (start >= outsize)
+		return -1; /* not even room for the NUL (an empty value wrote past out) */
 	for (const unsigned char *p = (const unsigned char *)value; *p; p++) {
 		unsigned char c = lower ? (unsigned char)tolower(*p) : *p;
 		bool esc = c <= 0x20 || c >= 0x7f || c == '#' || c == '%' || c == '+';

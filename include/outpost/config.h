@@ -209,6 +209,14 @@ const struct op_tenant *op_tenant_by_domain(const struct op_config *c, const cha
  * describing the key precedes it. */
 void op_config_print(const struct op_config *c, bool with_help, FILE *out);
 
+/* Write "FILE:LINE: " and the formatted text into err (size errsize) for
+ * the libconfig setting s (a const config_setting_t *, given as void * so
+ * this header does not need libconfig); FILE is the file the setting came
+ * from ("?" when unknown).  Returns -1, so a parser can
+ * `return op_conf_err(...)`.  For config load only. */
+int op_conf_err(char *err, size_t errsize, const void *s, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
 /* Call fn with the name of every key that a reload cannot change (it needs
  * a restart) whose value differs between old and nc. */
 void op_config_static_changes(const struct op_config *old, const struct op_config *nc,
