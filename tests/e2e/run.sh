@@ -140,7 +140,7 @@ run_one() {
 # delete, and delete those it created (it listed them in LOG.netns). Returns
 # 1 when something leaked.
 check_leaks() {
-	local log=$1 before=$2 pids pid leaked=0 after added ns
+	local log=$1 before=$2 pids pid leaked=0 after ns
 	pids=$(e2e_descendants $$)
 	for pid in $pids; do
 		e2e_running "$pid" || continue
@@ -152,13 +152,18 @@ check_leaks() {
 		sleep 1
 		for pid in $(e2e_descendants $$); do kill -KILL "$pid" 2>/dev/null || true; done
 	fi
+	# The namespaces this test created (lib.sh registers each in LOG.netns)
+	# must be gone; others' namespaces come and go on a shared machine.
 	after=$(netns_state)
-	# Only what appeared during the test is ours: a namespace someone else
-	# removed meanwhile (another run on the machine) is not a leak.
-	added=$(comm -13 <(echo "$before" | sort) <(echo "$after" | sort) | grep -v '^$' || true)
-	if [ -n "$added" ]; then
-		echo "$added" | sed 's/^/LEAK: /' >>"$log"
-		leaked=1
+	if [ -f "$log.netns" ]; then
+		while read -r ns; do
+			case $'\n'"$after"$'\n' in
+			*$'\n'"netns $ns"$'\n'* | *$'\n'"/etc/netns/$ns"$'\n'*)
+				echo "LEAK: namespace $ns (or /etc/netns/$ns) left behind" >>"$log"
+				leaked=1
+				;;
+			esac
+		done <"$log.netns"
 	fi
 	if [ -f "$log.netns" ]; then
 		while read -r ns; do
