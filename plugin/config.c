@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "config_int.h"
 #include "outpost/metrics.h"
@@ -254,6 +255,66 @@ static void config_free(struct op_config *c)
 	free(c);
 }
 
+#define INCLUDE_DEPTH_MAX 10 /* libconfig's own limit */
+
+/* The file name of an "@include "NAME"" line (libconfig: at the start of a
+ * line, after blanks) into name.  0, or -1 when line is not one. */
+static int include_name(const char *line, char *name, size_t size)
+{
+	const char *p = line + strspn(line, " \t");
+	size_t o = 0;
+
+	if (strncmp(p, "@include", 8) != 0 || (p[8] != ' ' && p[8] != '\t'))
+		return -1;
+	p += 8 + strspn(p + 8, " \t");
+	if (*p++ != '"')
+		return -1;
+	for (; *p && *p != '"' && o + 1 < size; p++) {
+		if (*p == '\\' && p[1])
+			p++;
+		name[o++] = *p;
+	}
+	name[o] = '\0';
+	return *p == '"' ? 0 : -1;
+}
+
+/* libconfig 1.5's scanner calls exit() when it cannot read a file it opened
+ * for @include (a directory: "input in flex scanner failed"), so a reload
+ * naming one would end the daemon, and it blocks on a FIFO.  Every @include
+ * target, at any depth, must be a regular file before libconfig reads
+ * anything; a missing one is left to libconfig's own error.  dir: the
+ * include directory (NULL: the working directory).  0, or -1 with
+ * "FILE:LINE: why" in err. */
+static int check_includes(const char *file, const char *dir, int depth, char *err, size_t errsize)
+{
+	char line[4096], name[1024], full[4096];
+	struct stat sb;
+	int lineno = 0, rc = 0;
+	FILE *f;
+
+	if (depth > INCLUDE_DEPTH_MAX || stat(file, &sb) < 0 || !S_ISREG(sb.st_mode) ||
+	    (f = fopen(file, "r")) == NULL)
+		return 0; /* libconfig says what is wrong */
+	while (rc == 0 && fgets(line, sizeof(line), f) != NULL) {
+		lineno++;
+		if (include_name(line, name, sizeof(name)) < 0)
+			continue;
+		snprintf(full, sizeof(full), "%s%s%s", name[0] == '/' || dir == NULL ? "" : dir,
+			 name[0] == '/' || dir == NULL ? "" : "/", name);
+		if (stat(full, &sb) < 0)
+			continue;
+		if (!S_ISREG(sb.st_mode)) {
+			cfg_err(err, errsize, file, lineno, "@include \"%s\": not a regular file",
+				name);
+			rc = -1;
+		} else {
+			rc = check_includes(full, dir, depth + 1, err, errsize);
+		}
+	}
+	fclose(f);
+	return rc;
+}
+
 struct op_config *op_config_load(const char *path, unsigned generation, char *err, size_t errsize)
 {
 	struct op_config *c = calloc(1, sizeof(*c));
@@ -276,6 +337,12 @@ struct op_config *op_config_load(const char *path, unsigned generation, char *er
 		if (slash != NULL) {
 			*slash = '\0';
 			config_set_include_dir(&lc, dir[0] ? dir : "/");
+		}
+		if (check_includes(path, config_get_include_dir(&lc), 0, err, errsize) < 0) {
+			free(dir);
+			config_destroy(&lc);
+			config_free(c);
+			return NULL;
 		}
 		free(dir);
 	}
