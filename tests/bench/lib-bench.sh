@@ -109,15 +109,18 @@ bench_alg_name() {
 	[ "$1" = ed ] && echo ed25519-sha256 || echo rsa-sha256
 }
 
-# bench_outpost_conf OUT SOCKET ALG [LINE...]: outpost signing example.org
+# bench_outpost_conf OUT SOCKET ALG [PIPELINE]: outpost signing example.org
 # with key ALG (rsa|ed) of the benchmark dir, selector ALG, log level info
 # (its default: one summary line per message); a unix socket is handed to
-# group postfix (mode 0660) for the Postfix run. Extra lines are appended.
+# group postfix (mode 0660) for the Postfix run. PIPELINE "full" (the
+# default) also runs what outpost does to every outbound message besides
+# signing: rate (two rules per sender on the embedded LMDB store, limits
+# never reached), track (tracking ID, unsubscribe links) and the JSON event
+# log, each file named after OUT; "dkim": signing only.
 bench_outpost_conf() {
-	local out=$1 sock=$2 alg=$3 line
-	shift 3
+	local out=$1 sock=$2 alg=$3 pipeline=${4:-full}
 	{
-		echo "# outpost benchmark config (tests/bench/compare.sh)"
+		echo "# outpost benchmark config (tests/bench/compare.sh), pipeline $pipeline"
 		if [ "${sock#unix:}" != "$sock" ]; then
 			echo "milter: { socket = \"$sock\"; socket_group = \"postfix\"; socket_mode = \"0660\"; };"
 		else
@@ -128,8 +131,16 @@ bench_outpost_conf() {
 		echo "dkim: { enabled = true;"
 		echo "  keys = ( { domain = \"example.org\"; selector = \"$alg\"; key = \"$BENCH_D/$alg.pem\";"
 		echo "           algorithm = \"$(bench_alg_name "$alg")\"; } ); };"
-		for line in "$@"; do echo "$line"; done
+		[ "$pipeline" = full ] && cat <<EOF2
+rate: { enabled = true; lmdb_path = "${out%.conf}-rate.mdb";
+  rules = ( { name = "sender-msgs"; key = "sender"; count = "messages"; limit = "1000000000/1h"; action = "tempfail"; },
+            { name = "sender-rcpts"; key = "sender"; count = "recipients"; limit = "1000000000/1h"; action = "tempfail"; } ); };
+track: { enabled = true; unsubscribe_url = "https://unsub.example.net/u/{token}";
+  unsubscribe_secrets = [ "bench-secret-0123456789abcdef" ]; };
+event: { file = "${out%.conf}-events.json"; };
+EOF2
 	} >"$out"
+	return 0
 }
 
 # bench_outpost_tables_conf OUT SOCKET KEYTABLE SIGNINGTABLE: outpost
@@ -342,6 +353,12 @@ bench_others_pct() {
 	awk -v a="$1" -v b="$2" 'BEGIN { split(a, x, " "); split(b, y, " ")
 		all = y[2] - x[2]; o = (y[1] - x[1]) - (y[3] - x[3])
 		if (all <= 0) print -1; else printf "%.0f\n", (o < 0 ? 0 : o) * 100 / all }'
+}
+
+# bench_ticks PID: utime+stime of PID in clock ticks ("" if gone or none).
+bench_ticks() {
+	[ -n "$1" ] || return 0
+	awk '{sub(/.*\) /, ""); print $12 + $13}' "/proc/$1/stat" 2>/dev/null
 }
 
 # bench_rss PID: VmRSS of PID in kB ("" if gone).
