@@ -48,7 +48,7 @@ static const struct op_conf_key conftab[] = {
 	{"log.level", OP_CT_LOGLEVEL, OFF(log_level), "info", 0, 0, NULL, true,
 	 "lowest level logged: debug, info, notice, warning, error"},
 
-	/* limits: totals libmilter does not bound */
+	/* limits: totals the protocol does not bound */
 	{"limits.max_headers", OP_CT_INT, OFF(max_headers), "1000", 10, 100000, NULL, true,
 	 "headers per message"},
 	{"limits.max_header_bytes", OP_CT_SIZE, OFF(max_header_bytes), "1M", 4 * KB, 64 * MB, NULL, true,

@@ -2,17 +2,13 @@
  * main.c - the outpost daemon: command line, start-up order, signals.
  *
  * Start-up: load and check the config; open the milter socket and set its
- * owner and mode; write the pid file; drop privileges; run libmilter on its
+ * owner and mode; write the pid file; drop privileges; run the milter on its
  * own thread.  The main thread waits for signals: SIGHUP reloads (a bad new
  * config is refused and logged, the old one keeps serving), SIGTERM/SIGINT
  * stop taking connections and wait up to milter.shutdown_timeout for the
  * messages in flight.
- *
- * XXX: libmilter's own signal thread also waits for SIGHUP and treats it as
- * "stop".  Linux delivers a process-directed signal to the main thread when
- * that thread is waiting for it, which it is except for the few
- * instructions between two sigwaitinfo() calls; a reload never runs on the
- * main thread for that reason (it is handed to a reload thread).
+ * Only the main thread takes signals (every other thread blocks them); a
+ * reload runs on a reload thread, so that the signal loop never waits.
  */
 #include "config.h"
 
@@ -64,7 +60,7 @@ static void version(void)
 
 	op_milter_version(mv, sizeof(mv));
 	printf("outpost %s\n", PACKAGE_VERSION);
-	printf("libmilter %s\n", mv);
+	printf("milter: %s\n", mv);
 	printf("%s\n", OpenSSL_version(OPENSSL_VERSION));
 	printf("libconfig %d.%d.%d\n", LIBCONFIG_VER_MAJOR, LIBCONFIG_VER_MINOR,
 	       LIBCONFIG_VER_REVISION);
@@ -202,9 +198,8 @@ static void *milter_thread(void *arg)
 	return arg;
 }
 
-/* Stop taking connections, then wait for messages in flight; libmilter
- * goes on serving the open connections meanwhile (see
- * op_milter_close_listener() for why smfi_stop() is not used). */
+/* Stop taking connections, then wait for messages in flight; their
+ * connection threads go on serving them meanwhile. */
 static void drain(long long timeout_ms)
 {
 	struct timespec start, now, nap = {0, 20 * 1000000}, flush = {0, 100 * 1000000};
@@ -226,7 +221,7 @@ static void drain(long long timeout_ms)
 		    "its milter_default_action to them",
 		    op_milter_inflight_msgs(), waited);
 	else {
-		/* libmilter writes the last reply after our callback returns. */
+		/* The last reply is written after our callback returns. */
 		nanosleep(&flush, NULL);
 		op_log_notice("stopped after %lld ms; no message in flight", waited);
 	}

@@ -1,11 +1,13 @@
 /*
- * milter.c - the only file that talks to libmilter.
+ * milter.c - the milter callbacks: the only file that turns protocol
+ * events into pipeline stages (the protocol engine, milter_engine.c, and
+ * the socket, milter_listen.c, know nothing of modules).
  *
  * Negotiation asks the MTA only for the protocol steps some enabled module
  * listens to, with no-reply flags where nobody can object, so a message
- * costs as few round trips as possible.  Callbacks copy what libmilter hands
+ * costs as few round trips as possible.  Callbacks copy what the engine hands
  * them into the connection or message pool, run the pipeline, and turn the
- * verdict into a libmilter status and reply here, in one place
+ * verdict into a status (libmilter's SMFIS_*) and reply here, in one place
  * (milter_status()).  Header edits queued by modules are applied at end of
  * message (milter_apply_edits()).
  */
@@ -22,8 +24,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include <libmilter/mfapi.h>
+#include <libmilter/mfapi.h> /* constants only: see milter_engine.h */
 
+#include "milter_engine.h"
 #include "milter_int.h"
 #include "outpost/buf.h"
 #include "outpost/log.h"
@@ -47,15 +50,15 @@ static const unsigned long no_flag[OP_STAGE__COUNT] = {
     [OP_STAGE_BODY] = SMFIP_NOBODY,
 };
 
-static struct op_conn *conn_of(SMFICTX *ctx)
+static struct op_conn *conn_of(struct op_mctx *ctx)
 {
-	return smfi_getpriv(ctx);
+	return op_mctx_getpriv(ctx);
 }
 
 /* A message stage arrived with no open message.  Normal when the MTA was
  * told to skip MAIL (no module needs the message); otherwise an internal
  * error, answered per actions.on_internal_error. */
-static sfsistat no_message(SMFICTX *ctx, const struct op_conn *c, unsigned long nr)
+static int no_message(struct op_mctx *ctx, const struct op_conn *c, unsigned long nr)
 {
 	struct op_verdict v;
 
@@ -69,14 +72,14 @@ static sfsistat no_message(SMFICTX *ctx, const struct op_conn *c, unsigned long 
 	op_verdict_error(&v, c ? c->cfg : NULL, OP_ERR_INTERNAL, "3.0", "internal error");
 	if (v.action == OP_ACT_ACCEPT)
 		return SMFIS_ACCEPT;
-	smfi_setreply(ctx, v.rcode, v.xcode, v.text);
+	op_mctx_setreply(ctx, v.rcode, v.xcode, v.text);
 	return v.action == OP_ACT_REJECT ? SMFIS_REJECT : SMFIS_TEMPFAIL;
 }
 
 /* The one mapping from a verdict to libmilter.  stage decides whether the
  * MTA waits for an answer (no-reply stages return SMFIS_NOREPLY). */
-static sfsistat milter_status(SMFICTX *ctx, const struct op_conn *c, enum op_stage stage,
-			      const struct op_verdict *v)
+static int milter_status(struct op_mctx *ctx, const struct op_conn *c, enum op_stage stage,
+			 const struct op_verdict *v)
 {
 	if (stage < OP_STAGE_EOM && (c->steps & nr_flag[stage]))
 		return SMFIS_NOREPLY;
@@ -90,10 +93,9 @@ static sfsistat milter_status(SMFICTX *ctx, const struct op_conn *c, enum op_sta
 		return SMFIS_DISCARD;
 	case OP_ACT_TEMPFAIL:
 	case OP_ACT_REJECT:
-		if (v->rcode[0] && smfi_setreply(ctx, (char *)v->rcode, (char *)v->xcode,
-						 (char *)v->text) != MI_SUCCESS)
-			op_log_warning("smfi_setreply refused \"%s %s %s\"", v->rcode, v->xcode,
-				       v->text);
+		if (v->rcode[0] && op_mctx_setreply(ctx, v->rcode, v->xcode, v->text) < 0)
+			op_log_warning("the reply was refused as malformed: \"%s %s %s\"", v->rcode,
+				       v->xcode, v->text);
 		return v->action == OP_ACT_TEMPFAIL ? SMFIS_TEMPFAIL : SMFIS_REJECT;
 	case OP_ACT__COUNT:
 		break;
@@ -127,9 +129,7 @@ static unsigned long milter_steps(const struct op_config *cfg, unsigned long off
 	return want & offered;
 }
 
-static sfsistat cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
-			     unsigned long f3, unsigned long *pf0, unsigned long *pf1,
-			     unsigned long *pf2, unsigned long *pf3)
+static int cb_negotiate(struct op_mctx *ctx, uint32_t f0, uint32_t f1, uint32_t *pf0, uint32_t *pf1)
 {
 	struct op_conn *c = op_session_conn_new();
 
@@ -137,21 +137,26 @@ static sfsistat cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, u
 		op_log_error("out of memory at connection start");
 		return SMFIS_TEMPFAIL;
 	}
-	smfi_setpriv(ctx, c);
-	c->steps = milter_steps(c->cfg, f1);
-	*pf0 = (SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE | SMFIF_SETSYMLIST) & f0;
-	*pf1 = c->steps;
-	*pf2 = 0;
-	*pf3 = 0;
-	if (*pf0 & SMFIF_SETSYMLIST) {
-		smfi_setsymlist(ctx, SMFIM_CONNECT, "j {client_addr} {client_name} {daemon_name}");
-		smfi_setsymlist(ctx, SMFIM_ENVFROM, "i {auth_authen} {auth_type} {mail_addr}");
-		smfi_setsymlist(ctx, SMFIM_ENVRCPT, "i {rcpt_addr}");
-		smfi_setsymlist(ctx, SMFIM_EOH, "i");
-		smfi_setsymlist(ctx, SMFIM_EOM, "i");
+	op_mctx_setpriv(ctx, c);
+	{
+		uint32_t agreed;
+
+		/* A new session on the same socket (SMFIC_QUIT_NC) keeps the
+		 * steps agreed with the MTA, even after a reload. */
+		c->steps = op_mctx_agreed(ctx, &agreed) ? agreed : milter_steps(c->cfg, f1);
 	}
-	op_log_debug("conn %lu: negotiated actions=0x%lx steps=0x%lx (MTA offered 0x%lx/0x%lx)",
-		     c->id, *pf0, *pf1, f0, f1);
+	*pf0 = (SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE | SMFIF_SETSYMLIST) & f0;
+	*pf1 = (uint32_t)c->steps;
+	if (*pf0 & SMFIF_SETSYMLIST) {
+		op_mctx_setsymlist(ctx, SMFIM_CONNECT,
+				   "j {client_addr} {client_name} {daemon_name}");
+		op_mctx_setsymlist(ctx, SMFIM_ENVFROM, "i {auth_authen} {auth_type} {mail_addr}");
+		op_mctx_setsymlist(ctx, SMFIM_ENVRCPT, "i {rcpt_addr}");
+		op_mctx_setsymlist(ctx, SMFIM_EOH, "i");
+		op_mctx_setsymlist(ctx, SMFIM_EOM, "i");
+	}
+	op_log_debug("conn %lu: negotiated actions=0x%x steps=0x%x (MTA offered 0x%x/0x%x)", c->id,
+		     *pf0, *pf1, f0, f1);
 	return SMFIS_CONTINUE;
 }
 
@@ -169,10 +174,10 @@ static unsigned conn_stages(const struct op_conn *c)
 
 /* Copy macro name into *dst (connection or message pool); false when too
  * long, logged under qid ("conn N" before a message exists). */
-static bool copy_macro(SMFICTX *ctx, struct op_pool *pool, const struct op_config *cfg,
+static bool copy_macro(struct op_mctx *ctx, struct op_pool *pool, const struct op_config *cfg,
 		       const char *qid, const char *name, char **dst)
 {
-	char *v = op_session_macro(pool, cfg, smfi_getsymval(ctx, (char *)name));
+	char *v = op_session_macro(pool, cfg, op_mctx_macro(ctx, name));
 
 	if (v == NULL) {
 		op_log_notice("%s: limit: macro %s longer than limits.max_macro_length", qid, name);
@@ -182,7 +187,7 @@ static bool copy_macro(SMFICTX *ctx, struct op_pool *pool, const struct op_confi
 	return true;
 }
 
-static sfsistat cb_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *sa)
+static int cb_connect(struct op_mctx *ctx, const char *hostname)
 {
 	struct op_conn *c = conn_of(ctx);
 	struct op_ctx oc = {0};
@@ -217,7 +222,7 @@ static sfsistat cb_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *sa)
 	return milter_status(ctx, c, OP_STAGE_CONNECT, &v);
 }
 
-static sfsistat cb_helo(SMFICTX *ctx, char *helo)
+static int cb_helo(struct op_mctx *ctx, const char *helo)
 {
 	struct op_conn *c = conn_of(ctx);
 	struct op_ctx oc = {0};
@@ -249,7 +254,7 @@ static void set_qid(struct op_msg *m, const char *qid)
 }
 
 /* Fill a new message from MAIL FROM; false when a limit was hit (v set). */
-static bool mail_fill(SMFICTX *ctx, struct op_msg *m, char **argv, struct op_verdict *v)
+static bool mail_fill(struct op_mctx *ctx, struct op_msg *m, char **argv, struct op_verdict *v)
 {
 	const struct op_config *cfg = m->cfg;
 	char *qid = NULL;
@@ -288,10 +293,10 @@ static bool mail_fill(SMFICTX *ctx, struct op_msg *m, char **argv, struct op_ver
 }
 
 /* End the transaction after a verdict that closes it at this stage. */
-static sfsistat finish(SMFICTX *ctx, struct op_conn *c, enum op_stage stage,
-		       const struct op_verdict *v, const char *how)
+static int finish(struct op_mctx *ctx, struct op_conn *c, enum op_stage stage,
+		  const struct op_verdict *v, const char *how)
 {
-	sfsistat r = milter_status(ctx, c, stage, v);
+	int r = milter_status(ctx, c, stage, v);
 
 	if (c->msg != NULL) {
 		c->msg->final = *v;
@@ -300,7 +305,7 @@ static sfsistat finish(SMFICTX *ctx, struct op_conn *c, enum op_stage stage,
 	return r;
 }
 
-static sfsistat cb_envfrom(SMFICTX *ctx, char **argv)
+static int cb_envfrom(struct op_mctx *ctx, char **argv)
 {
 	struct op_conn *c = conn_of(ctx);
 	struct op_ctx oc = {0};
@@ -330,7 +335,7 @@ static sfsistat cb_envfrom(SMFICTX *ctx, char **argv)
 	return milter_status(ctx, c, OP_STAGE_MAIL, &v);
 }
 
-static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
+static int cb_envrcpt(struct op_mctx *ctx, char **argv)
 {
 	struct op_conn *c = conn_of(ctx);
 	struct op_ctx oc = {0};
@@ -366,7 +371,7 @@ static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
 	return milter_status(ctx, c, OP_STAGE_RCPT, &v);
 }
 
-static sfsistat cb_header(SMFICTX *ctx, char *name, char *value)
+static int cb_header(struct op_mctx *ctx, const char *name, const char *value)
 {
 	struct op_conn *c = conn_of(ctx);
 	struct op_ctx oc = {0};
@@ -385,15 +390,15 @@ static sfsistat cb_header(SMFICTX *ctx, char *name, char *value)
 }
 
 /* Queue id from macro i when the MTA only knows it later (Sendmail). */
-static void refresh_qid(SMFICTX *ctx, struct op_msg *m)
+static void refresh_qid(struct op_mctx *ctx, struct op_msg *m)
 {
-	const char *i = smfi_getsymval(ctx, "i");
+	const char *i = op_mctx_macro(ctx, "i");
 
 	if (i != NULL && i[0] && strcmp(m->queue_id, "NOQUEUE") == 0)
 		set_qid(m, i);
 }
 
-static sfsistat cb_eoh(SMFICTX *ctx)
+static int cb_eoh(struct op_mctx *ctx)
 {
 	struct op_conn *c = conn_of(ctx);
 	struct op_ctx oc = {0};
@@ -402,7 +407,10 @@ static sfsistat cb_eoh(SMFICTX *ctx)
 	if (c == NULL || c->msg == NULL)
 		return no_message(ctx, c, SMFIP_NR_EOH);
 	refresh_qid(ctx, c->msg);
-	if (c->msg->pending.action == OP_ACT_CONTINUE) {
+	/* Modules start their per-message work at EOH, once: an MTA that
+	 * sends a second end of headers in one message gets it ignored. */
+	if (c->msg->pending.action == OP_ACT_CONTINUE && !c->msg->eoh_done) {
+		c->msg->eoh_done = true;
 		oc.conn = c;
 		oc.msg = c->msg;
 		op_pipeline_run(OP_STAGE_EOH, &oc, &v);
@@ -413,7 +421,7 @@ static sfsistat cb_eoh(SMFICTX *ctx)
 	return milter_status(ctx, c, OP_STAGE_EOH, &c->msg->pending);
 }
 
-static sfsistat cb_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
+static int cb_body(struct op_mctx *ctx, const unsigned char *chunk, size_t len)
 {
 	struct op_conn *c = conn_of(ctx);
 	struct op_ctx oc = {0};
@@ -447,7 +455,8 @@ static int wire_value(const struct op_conn *c, const char *value, struct op_buf 
 }
 
 /* Apply every queued edit, in order.  0, or -1 with *err_r. */
-static int milter_apply_edits(SMFICTX *ctx, struct op_conn *c, struct op_msg *m, const char **err_r)
+static int milter_apply_edits(struct op_mctx *ctx, struct op_conn *c, struct op_msg *m,
+			      const char **err_r)
 {
 	struct op_buf b;
 	int r = 0;
@@ -455,8 +464,6 @@ static int milter_apply_edits(SMFICTX *ctx, struct op_conn *c, struct op_msg *m,
 	op_buf_init(&b, 1 << 20);
 	for (size_t i = 0; i < m->nedits && r == 0; i++) {
 		const struct op_edit *e = &m->edits[i];
-		char *name = (char *)e->name;
-
 		if (e->kind != OP_EDIT_DELETE && wire_value(c, e->value, &b) < 0) {
 			*err_r = "header value too large";
 			r = -1;
@@ -464,23 +471,16 @@ static int milter_apply_edits(SMFICTX *ctx, struct op_conn *c, struct op_msg *m,
 		}
 		switch (e->kind) {
 		case OP_EDIT_ADD:
-			r = smfi_addheader(ctx, name, (char *)op_buf_str(&b)) == MI_SUCCESS ? 0
-											    : -1;
+			r = op_mctx_addheader(ctx, e->name, op_buf_str(&b));
 			break;
 		case OP_EDIT_INSERT:
-			r = smfi_insheader(ctx, (int)e->index, name, (char *)op_buf_str(&b)) ==
-				    MI_SUCCESS
-				? 0
-				: -1;
+			r = op_mctx_insheader(ctx, (int)e->index, e->name, op_buf_str(&b));
 			break;
 		case OP_EDIT_CHANGE:
-			r = smfi_chgheader(ctx, name, (int)e->index, (char *)op_buf_str(&b)) ==
-				    MI_SUCCESS
-				? 0
-				: -1;
+			r = op_mctx_chgheader(ctx, e->name, (int)e->index, op_buf_str(&b));
 			break;
 		case OP_EDIT_DELETE:
-			r = smfi_chgheader(ctx, name, (int)e->index, NULL) == MI_SUCCESS ? 0 : -1;
+			r = op_mctx_chgheader(ctx, e->name, (int)e->index, NULL);
 			break;
 		}
 		if (r < 0)
@@ -490,7 +490,7 @@ static int milter_apply_edits(SMFICTX *ctx, struct op_conn *c, struct op_msg *m,
 	return r;
 }
 
-static sfsistat cb_eom(SMFICTX *ctx)
+static int cb_eom(struct op_mctx *ctx)
 {
 	struct op_conn *c = conn_of(ctx);
 	struct op_ctx oc = {0};
@@ -514,7 +514,7 @@ static sfsistat cb_eom(SMFICTX *ctx)
 		return finish(ctx, c, OP_STAGE_EOM, &v, "eom");
 	}
 	if (m->hold) {
-		if (smfi_quarantine(ctx, m->hold_reason) != MI_SUCCESS) {
+		if (op_mctx_quarantine(ctx, m->hold_reason) < 0) {
 			op_verdict_error(&v, m->cfg, OP_ERR_INTERNAL, "3.0",
 					 "the MTA refused to hold the message");
 			return finish(ctx, c, OP_STAGE_EOM, &v, "eom");
@@ -524,7 +524,7 @@ static sfsistat cb_eom(SMFICTX *ctx)
 	return finish(ctx, c, OP_STAGE_EOM, &v, "eom");
 }
 
-static sfsistat cb_abort(SMFICTX *ctx)
+static int cb_abort(struct op_mctx *ctx)
 {
 	struct op_conn *c = conn_of(ctx);
 	struct op_ctx oc = {0};
@@ -539,7 +539,7 @@ static sfsistat cb_abort(SMFICTX *ctx)
 	return SMFIS_CONTINUE;
 }
 
-static sfsistat cb_close(SMFICTX *ctx)
+static int cb_close(struct op_mctx *ctx)
 {
 	struct op_conn *c = conn_of(ctx);
 	struct op_ctx oc = {0};
@@ -550,179 +550,26 @@ static sfsistat cb_close(SMFICTX *ctx)
 	op_session_msg_end(c, "close");
 	oc.conn = c;
 	op_pipeline_run(OP_STAGE_CLOSE, &oc, &v);
-	smfi_setpriv(ctx, NULL);
+	op_mctx_setpriv(ctx, NULL);
 	op_session_conn_free(&c);
 	return SMFIS_CONTINUE;
 }
 
-static struct smfiDesc milter_desc = {
-    .xxfi_name = "outpost",
-    .xxfi_version = SMFI_VERSION,
-    .xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE | SMFIF_SETSYMLIST,
-    .xxfi_connect = cb_connect,
-    .xxfi_helo = cb_helo,
-    .xxfi_envfrom = cb_envfrom,
-    .xxfi_envrcpt = cb_envrcpt,
-    .xxfi_header = cb_header,
-    .xxfi_eoh = cb_eoh,
-    .xxfi_body = cb_body,
-    .xxfi_eom = cb_eom,
-    .xxfi_abort = cb_abort,
-    .xxfi_close = cb_close,
-    .xxfi_negotiate = cb_negotiate,
+static const struct op_mcallbacks milter_callbacks = {
+    .negotiate = cb_negotiate,
+    .connect = cb_connect,
+    .helo = cb_helo,
+    .envfrom = cb_envfrom,
+    .envrcpt = cb_envrcpt,
+    .header = cb_header,
+    .eoh = cb_eoh,
+    .body = cb_body,
+    .eom = cb_eom,
+    .abort = cb_abort,
+    .close = cb_close,
 };
 
-/* Path of a unix socket spec, or NULL for inet. */
-static const char *unix_path(const char *spec)
+const struct op_mcallbacks *op_milter_callbacks(void)
 {
-	if (strncmp(spec, "unix:", 5) == 0)
-		return spec + 5;
-	if (strncmp(spec, "local:", 6) == 0)
-		return spec + 6;
-	return spec[0] == '/' ? spec : NULL;
-}
-
-/* True when some process accepts connections on the unix socket path. */
-static bool unix_socket_live(const char *path)
-{
-	struct sockaddr_un sun = {.sun_family = AF_UNIX};
-	int fd;
-	bool live;
-
-	if (strlen(path) >= sizeof(sun.sun_path))
-		return false;
-	memcpy(sun.sun_path, path, strlen(path) + 1);
-	fd = socket(AF_UNIX, SOCK_STREAM, 0);
-	if (fd < 0)
-		return false;
-	live = connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0;
-	close(fd);
-	return live;
-}
-
-/* libmilter does not expose its listening socket; find it among our
- * descriptors (the only listening TCP socket right after
- * smfi_opensocket()) and set TCP_NODELAY, which Linux copies to every
- * accepted connection.  Without it, the two or three small replies at end
- * of message wait for the MTA's delayed ACK: about 40 ms per message. */
-static void tcp_nodelay_listener(void)
-{
-	int one = 1;
-
-	for (int fd = 0; fd < 1024; fd++) {
-		struct sockaddr_storage ss;
-		socklen_t sl = sizeof(ss), ol = sizeof(int);
-		int acc = 0;
-
-		if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &ol) < 0 || !acc)
-			continue;
-		if (getsockname(fd, (struct sockaddr *)&ss, &sl) < 0 ||
-		    (ss.ss_family != AF_INET && ss.ss_family != AF_INET6))
-			continue;
-		if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0)
-			op_log_errno(LOG_WARNING, "TCP_NODELAY on the milter socket");
-	}
-}
-
-/* libmilter's listening socket, found right after smfi_opensocket(), when
- * it is the only listening socket of the process; -1 when unknown. */
-static int listen_fd = -1;
-
-/* The write end of the pipe whose read end replaces listen_fd at stop;
- * kept open, so that the read end never reports POLLHUP. */
-static int dormant_wr = -1;
-
-static int find_listener(void)
-{
-	for (int fd = 0; fd < 1024; fd++) {
-		int acc = 0;
-		socklen_t ol = sizeof(acc);
-
-		if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &ol) == 0 && acc)
-			return fd;
-	}
-	return -1;
-}
-
-int op_milter_setup(const struct op_config *cfg, char *err, size_t errsize)
-{
-	const char *path = unix_path(cfg->milter_socket);
-	mode_t old;
-	int r;
-
-	if (path && unix_socket_live(path)) {
-		snprintf(err, errsize, "%s: another process is listening on it",
-			 cfg->milter_socket);
-		return -1;
-	}
-	if (smfi_register(milter_desc) == MI_FAILURE ||
-	    smfi_setconn(cfg->milter_socket) == MI_FAILURE ||
-	    smfi_settimeout((int)(cfg->milter_timeout_ms / 1000)) == MI_FAILURE ||
-	    smfi_setbacklog((int)cfg->milter_backlog) == MI_FAILURE) {
-		snprintf(err, errsize, "%s: libmilter refused the settings", cfg->milter_socket);
-		return -1;
-	}
-	old = umask(0177); /* the socket is born private; chmod widens it */
-	r = smfi_opensocket(true);
-	umask(old);
-	if (r == MI_FAILURE) {
-		snprintf(err, errsize, "%s: cannot open the socket: %s", cfg->milter_socket,
-			 strerror(errno));
-		return -1;
-	}
-	if (path == NULL)
-		tcp_nodelay_listener();
-	listen_fd = find_listener();
-	return 0;
-}
-
-int op_milter_run(void)
-{
-	return smfi_main() == MI_SUCCESS ? 0 : -1;
-}
-
-void op_milter_stop(void)
-{
-	smfi_stop();
-}
-
-int op_milter_close_listener(void)
-{
-	int p[2];
-
-	if (listen_fd < 0 || dormant_wr >= 0)
-		return 0;
-	if (pipe(p) < 0)
-		return -1;
-	if (dup2(p[0], listen_fd) < 0) {
-		close(p[0]);
-		close(p[1]);
-		return -1;
-	}
-	close(p[0]);
-	dormant_wr = p[1];
-	return 1;
-}
-
-unsigned op_milter_inflight_msgs(void)
-{
-	return __atomic_load_n(&op_session_msgs_inflight, __ATOMIC_RELAXED);
-}
-
-unsigned op_milter_inflight_conns(void)
-{
-	return __atomic_load_n(&op_session_conns_inflight, __ATOMIC_RELAXED);
-}
-
-const char *op_milter_socket_path(const char *spec)
-{
-	return unix_path(spec);
-}
-
-void op_milter_version(char *out, size_t outsize)
-{
-	unsigned maj = 0, min = 0, pl = 0;
-
-	smfi_version(&maj, &min, &pl);
-	snprintf(out, outsize, "%u.%u.%u", maj, min, pl);
+	return &milter_callbacks;
 }

@@ -1,8 +1,9 @@
 /*
  * milter_int.h - the milter layer's interface to the daemon (main.c) and
- * its private split between milter.c (libmilter callbacks) and session.c
- * (connection/message lifetimes, limits, summary line).  Only milter.c
- * includes libmilter.
+ * its private split: milter_listen.c (the socket, one thread per MTA
+ * connection), milter_engine.c (the protocol, milter_engine.h), milter.c
+ * (the callbacks: protocol events to pipeline stages) and session.c
+ * (connection/message lifetimes, limits, summary line).
  */
 #ifndef OUTPOST_MILTER_INT_H
 #define OUTPOST_MILTER_INT_H
@@ -13,32 +14,29 @@
 #include "outpost/message.h"
 #include "outpost/module.h"
 
-/* Register with libmilter and open the socket of cfg (removing a stale
+/* Open the milter socket of cfg (removing a stale
  * unix socket, refusing when another process listens on it).  Call before
  * dropping privileges.  0, or -1 with err filled. */
 int op_milter_setup(const struct op_config *cfg, char *err, size_t errsize);
 
-/* Run libmilter's accept loop until op_milter_stop(); returns its status
- * (0 on a clean stop). */
+/* Accept MTA connections, each served on its own thread, until
+ * op_milter_stop() or op_milter_close_listener(); 0 then, -1 on error. */
 int op_milter_run(void);
 
 /* Ask the accept loop to stop taking connections. */
 void op_milter_stop(void);
 
-/* Stop taking new MTA connections while the open ones go on being served:
- * the listening socket is closed (the MTA's new connections are refused,
- * and it applies its own default action), and libmilter's accept loop is
- * left polling a descriptor that never becomes ready (dup2 of a pipe's
- * read end over the socket's descriptor).  op_milter_stop() cannot do
- * this: in a libmilter built with _FFR_WORKERS_POOL (Debian's is),
- * smfi_stop() also ends the pool controller, the thread that reads the
- * MTA's next command for every open session, so the messages in flight
- * would stall until the process exits.
- * XXX: relies on libmilter's accept loop polling with a timeout (5 s) and
- * surviving one failed accept() (ENOTSOCK) when a connection raced the
- * swap.  Returns 1 when the socket was closed, 0 when there was none to
- * close (or it was closed before), -1 on error (errno). */
+/* Stop taking new MTA connections while the open ones go on being served
+ * on their threads: the accept loop closes the listening socket (the
+ * MTA's new connections are refused, and it applies its own default
+ * action) and op_milter_run() returns.  Waits up to 2 s for that.
+ * Returns 1 when the socket was closed, 0 when there was none to close (or
+ * it was closed before), -1 on error (errno). */
 int op_milter_close_listener(void);
+
+/* The callbacks (milter.c) the engine calls for every MTA connection. */
+struct op_mcallbacks;
+const struct op_mcallbacks *op_milter_callbacks(void);
 
 /* Messages and connections in flight now. */
 unsigned op_milter_inflight_msgs(void);
@@ -47,7 +45,7 @@ unsigned op_milter_inflight_conns(void);
 /* The file system path of a unix socket spec, or NULL for inet. */
 const char *op_milter_socket_path(const char *spec);
 
-/* libmilter's version as "major.minor.patch". */
+/* What speaks the milter protocol, for -V. */
 void op_milter_version(char *out, size_t outsize);
 
 /* --- session.c: lifetimes, limits and the summary line --- */

@@ -17,7 +17,7 @@
  *   - it refuses more than 10 MX names and ignores PTR names past 10;
  *   - it stops the check with temperror when spf.timeout has passed.
  * Per-check state lives in a thread-local run, so one libspf2 server and
- * one layer serve every libmilter thread.  libspf2's error handler (whose
+ * one layer serve every connection thread.  libspf2's error handler (whose
  * default calls abort()) logs and jumps back out of the check, which then
  * ends in temperror.
  *

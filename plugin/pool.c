@@ -3,7 +3,7 @@
  *
  * Blocks of 8 KiB (or larger for one big allocation) chained from the pool;
  * nothing is freed before op_pool_free().  Not thread safe: a pool belongs
- * to one connection, and libmilter runs a connection on one thread.
+ * to one connection, and a connection runs on one thread.
  */
 #include "config.h"
 

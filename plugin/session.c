@@ -2,8 +2,8 @@
  * session.c - connection and message lifetimes, classification, the
  * bounds on headers and recipients, and the one summary line per message.
  *
- * Everything here runs on the connection's libmilter thread; only the
- * in-flight counters are shared (atomics).  Nothing here calls libmilter.
+ * Everything here runs on the connection's thread; only the
+ * in-flight counters are shared (atomics).  Nothing here speaks the protocol.
  */
 #include "config.h"
 

@@ -109,6 +109,7 @@ struct op_msg {
 	size_t nhdrs, hdr_cap;
 	size_t hdr_bytes;   /* total of names and values */
 	bool hdr_limit_hit; /* a header bound was exceeded: stop storing */
+	bool eoh_done;	    /* the EOH stage ran: a second end of headers is ignored */
 
 	struct op_edit *edits; /* in the order they were asked for */
 	size_t nedits, edit_cap;

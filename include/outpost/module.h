@@ -20,7 +20,7 @@
  *   ABORT    the transaction ends without EOM (msg still valid)
  *   CLOSE    the connection ends (msg is NULL)
  * A verdict at HEADER or BODY is kept as msg->pending and given at EOH or
- * EOM.  Hooks run on the connection's libmilter thread; they must not block
+ * EOM.  Hooks run on the connection's thread; they must not block
  * beyond their own configured timeouts and must never exit or abort.
  */
 #ifndef OUTPOST_MODULE_H

@@ -1,60 +1,92 @@
 /*
- * fuzz_milter.c - the milter callback layer (plugin/milter.c, session.c,
- * the pipeline and every module behind it) fed fuzzed event sequences.
+ * fuzz_milter.c - the milter layer (the protocol engine,
+ * plugin/milter_engine.c; the callbacks, plugin/milter.c and session.c;
+ * the pipeline and every module behind them) fed fuzzed event sequences,
+ * encoded as the milter packets Postfix sends.
  *
- * Seam: plugin/milter.c is linked unchanged with a fake libmilter
- * (fake_milter.c); op_milter_setup() registers the real callback table
- * with the fake, and this target calls the callbacks in the order the
- * input says, with the macros, names and values it gives, on real config
- * snapshots.  No change to plugin/ was needed.
+ * Seam: the real engine runs from memory: one op_mctx_new() per MTA
+ * connection over op_milter_callbacks(), each event's packets handed to
+ * op_mctx_feed() one at a time, op_mctx_finish() when the connection ends;
+ * on real config snapshots.  The engine is the state machine: commands
+ * reach it in whatever order the input gives, as a broken or hostile MTA
+ * could send them, and the engine and the callbacks must cope.
  *
  * Input: lines, one event each (words split on spaces; %XX escapes in
  * values, so any byte can be given):
  *   S N                 make snapshot N current (0 all modules, 1 none,
- *                       2 OpenDKIM tables and other settings): a reload
- *   N F0 F1             a new connection: negotiate with the MTA offering
+ *                       2 OpenDKIM tables and other settings): a reload;
+ *                       a connection takes the snapshot current at its
+ *                       negotiation
+ *   N F0 F1             a new connection: SMFIC_OPTNEG (version 6) offering
  *                       actions F0 and protocol steps F1 (hex); the open
- *                       one, if any, is closed first
- *   D NAME [VALUE]      set macro NAME ("i", "{client_addr}"...), or unset
- *   F MASK              the MTA refuses these calls (fake_milter.h)
- *   C HOSTNAME          connect          H NAME       helo
- *   M ARG...            MAIL FROM        R ARG...     RCPT TO
- *   h NAME VALUE        a header         E            end of headers
- *   B DATA              a body chunk     O            end of message
- *   A                   abort            Q            close
- * The commands reach the callbacks through a copy of libmilter's state
- * machine (libmilter/engine.c): a command out of order aborts the
- * transaction first (as libmilter calls xxfi_abort) or is dropped, so the
- * sequences are those libmilter can produce, whatever the MTA sends.  A
- * protocol command with no connection open opens one as Postfix would
- * (everything offered).  At the end of the input the connection is
- * aborted and closed, as libmilter does when the MTA goes away.  At most
- * 512 events.
+ *                       one, if any, ends first (as when the MTA goes away)
+ *   D NAME [VALUE]      macro NAME ("i", "{client_addr}"...) for the next
+ *                       command that carries macros (C H M R E O T): one
+ *                       SMFIC_MACRO packet of that command's letter with
+ *                       every macro given since the last one; no VALUE
+ *                       sends an empty value
+ *   F MASK              the MTA refuses these changes from now on: its
+ *                       offers of later negotiations lack the actions
+ *                       (1, 2: SMFIF_ADDHDRS; 4: SMFIF_CHGHDRS; 8:
+ *                       SMFIF_QUARANTINE; 16, once setreply: no effect)
+ *   C HOSTNAME          SMFIC_CONNECT: HOSTNAME, then family, port and
+ *                       address from the last {client_addr} given ('4',
+ *                       '6' or 'L' by its form; 'U' alone when there is
+ *                       none or it is neither, as Postfix sends for a
+ *                       client of unknown address family)
+ *   H NAME              SMFIC_HELO
+ *   M ARG...            SMFIC_MAIL      R ARG...     SMFIC_RCPT
+ *                       (argv as NUL-terminated strings; no ARG sends one
+ *                       empty string)
+ *   h NAME VALUE        SMFIC_HEADER    E            SMFIC_EOH
+ *   B DATA              SMFIC_BODY      O            SMFIC_BODYEOB
+ *   A                   SMFIC_ABORT     Q            SMFIC_QUIT
+ *   K                   SMFIC_QUIT_NC (a new connection follows on the
+ *                       same socket: CONNECT again, same negotiation)
+ *   T                   SMFIC_DATA      U TEXT       SMFIC_UNKNOWN
+ * A protocol command with no connection open opens one as Postfix would
+ * (SMFIC_OPTNEG offering everything but the refused actions).  At the end
+ * of the input the open connection ends without QUIT (the engine aborts an
+ * open message and closes).  At most 512 events.
  *
- * Promises checked (besides no crash, leak or sanitizer report): every
- * callback returns a libmilter status, SMFIS_NOREPLY exactly at the stages
- * the MTA was told not to wait for; replies, header edits and quarantine
- * reasons are well formed and come at the right stage (fake_milter.h).
+ * Promises checked (besides no crash, leak or sanitizer report): the reply
+ * packets of every command (mcheck.h: well formed, a negotiation
+ * subset of the offer, no reply at no-reply stages and exactly one final
+ * reply elsewhere, message changes only at end of message and agreed,
+ * well-formed reply codes and header values); a packet sent as Postfix
+ * sends it ends the connection only at QUIT or a refused negotiation; the
+ * callbacks' connection state is gone after the end of each connection.
  */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "fake_milter.h"
+#include <libmilter/mfapi.h> /* constants only */
+
 #include "fuzz.h"
+#include "mcheck.h"
+#include "milter_engine.h"
 #include "milter_int.h"
+#include "outpost/buf.h"
 #include "outpost/config.h"
 
 #define MILTER_INPUT_MAX (128 * 1024)
 #define EVENTS_MAX	 512
-#define ARGS_MAX	 16
 #define NCONFIGS	 3
+#define OFFER_ACTIONS	 0x1ffu	   /* what Postfix offers: every action */
+#define OFFER_STEPS	 0x1fffffu /* and every protocol step */
 
 static struct op_config *configs[NCONFIGS];
-static const struct smfiDesc *cb;
-static unsigned long steps; /* what the open connection negotiated */
+static struct op_mctx *ctx;   /* the open connection, or NULL */
+static struct mcheck_neg neg; /* what it agreed */
+static struct op_buf out;     /* the engine's replies to one packet */
+static struct op_buf pkt;     /* the packet being sent */
+static struct op_buf macros;  /* pending name NUL value NUL ... */
+static uint32_t refused;      /* actions the MTA no longer offers */
+static char client_addr[256]; /* the last {client_addr}, "" when none */
 
 static const char conf_all[] =
     "milter: { socket = \"unix:@DIR@/outpost.sock\"; };\n"
@@ -152,333 +184,230 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		}
 	}
 	op_config_set_current(configs[0]);
-	if (op_milter_setup(configs[0], err, sizeof(err)) < 0 ||
-	    (cb = fake_milter_desc()) == NULL) {
-		fprintf(stderr, "fuzz_milter: op_milter_setup: %s\n", err);
-		abort();
-	}
+	op_buf_init(&out, 64u << 20);
+	op_buf_init(&pkt, 2 * MILTER_INPUT_MAX);
+	op_buf_init(&macros, 2 * MILTER_INPUT_MAX);
 	return 0;
 }
 
-/* ---- libmilter's state machine (libmilter/engine.c) ---------------------- */
+/* ---- the connection ------------------------------------------------------- */
 
-/* libmilter's states, in its order (the skip logic relies on it). */
-enum {
-	ST_INIT,
-	ST_OPTS,
-	ST_CONN,
-	ST_HELO,
-	ST_MAIL,
-	ST_RCPT,
-	ST_DATA,
-	ST_HDRS,
-	ST_EOHS,
-	ST_BODY,
-	ST_ENDM,
-	ST_QUIT,
-	ST_ABRT,
-	ST_UNKN,
-	ST_Q_NC,
-	ST__COUNT
-};
-#define MI_MASK(x)     (1u << (x))
-#define NX_SKIP	       (1u << 16)
-#define ST_IN_MAIL(st) ((st) >= ST_MAIL && (st) < ST_ENDM)
-
-static const unsigned next_states[ST__COUNT] = {
-    [ST_INIT] = MI_MASK(ST_OPTS),
-    [ST_OPTS] = MI_MASK(ST_CONN) | MI_MASK(ST_UNKN),
-    [ST_CONN] = MI_MASK(ST_HELO) | MI_MASK(ST_MAIL) | MI_MASK(ST_UNKN),
-    [ST_HELO] = MI_MASK(ST_HELO) | MI_MASK(ST_MAIL) | MI_MASK(ST_UNKN),
-    [ST_MAIL] = MI_MASK(ST_RCPT) | MI_MASK(ST_ABRT) | MI_MASK(ST_UNKN),
-    [ST_RCPT] = MI_MASK(ST_HDRS) | MI_MASK(ST_EOHS) | MI_MASK(ST_DATA) | MI_MASK(ST_BODY) |
-		MI_MASK(ST_ENDM) | MI_MASK(ST_RCPT) | MI_MASK(ST_ABRT) | MI_MASK(ST_UNKN),
-    [ST_DATA] = MI_MASK(ST_EOHS) | MI_MASK(ST_HDRS) | MI_MASK(ST_ABRT),
-    [ST_HDRS] = MI_MASK(ST_EOHS) | MI_MASK(ST_HDRS) | MI_MASK(ST_ABRT),
-    [ST_EOHS] = MI_MASK(ST_BODY) | MI_MASK(ST_ENDM) | MI_MASK(ST_ABRT),
-    [ST_BODY] = MI_MASK(ST_ENDM) | MI_MASK(ST_BODY) | MI_MASK(ST_ABRT),
-    [ST_ENDM] = MI_MASK(ST_QUIT) | MI_MASK(ST_MAIL) | MI_MASK(ST_UNKN) | MI_MASK(ST_Q_NC),
-    [ST_QUIT] = 0,
-    [ST_ABRT] = 0,
-    [ST_UNKN] = MI_MASK(ST_HELO) | MI_MASK(ST_MAIL) | MI_MASK(ST_RCPT) | MI_MASK(ST_ABRT) |
-		MI_MASK(ST_DATA) | MI_MASK(ST_BODY) | MI_MASK(ST_UNKN) | MI_MASK(ST_QUIT) |
-		MI_MASK(ST_Q_NC),
-    [ST_Q_NC] = MI_MASK(ST_CONN) | MI_MASK(ST_UNKN),
-};
-
-static int state = ST_QUIT; /* ST_QUIT: no connection */
-
-/* Whether libmilter skips state s for this connection (fix_stm()). */
-static bool skipped(int s)
-{
-	static const struct {
-		int st;
-		unsigned long flag;
-	} skips[] = {
-	    {ST_CONN, SMFIP_NOCONNECT}, {ST_HELO, SMFIP_NOHELO}, {ST_MAIL, SMFIP_NOMAIL},
-	    {ST_RCPT, SMFIP_NORCPT},	{ST_HDRS, SMFIP_NOHDRS}, {ST_EOHS, SMFIP_NOEOH},
-	    {ST_BODY, SMFIP_NOBODY},	{ST_DATA, SMFIP_NODATA}, {ST_UNKN, SMFIP_NOUNKNOWN},
-	};
-
-	for (size_t i = 0; i < sizeof(skips) / sizeof(skips[0]); i++)
-		if (skips[i].st == s)
-			return (steps & skips[i].flag) != 0;
-	return false;
-}
-
-/* libmilter's trans_ok(): new reachable from old, over skipped states. */
-static bool trans_ok(int old, int new)
-{
-	for (int s = old; s < ST__COUNT; s++) {
-		if (next_states[s] & MI_MASK(new))
-			return true;
-		if (s + 1 >= ST__COUNT || !skipped(s + 1))
-			return false;
-	}
-	return false;
-}
-
-/* A callback's status: a libmilter one; SMFIS_NOREPLY exactly at the
- * stages the MTA was told not to wait for (libmilter logs an error for a
- * reply there and drops it). */
-static void status(char cmd, sfsistat r, unsigned long nr_flag)
-{
-	char what[160];
-	const char *bad = NULL;
-
-	if (r != SMFIS_CONTINUE && r != SMFIS_REJECT && r != SMFIS_DISCARD && r != SMFIS_ACCEPT &&
-	    r != SMFIS_TEMPFAIL && r != SMFIS_NOREPLY)
-		bad = "no libmilter status";
-	else if (r == SMFIS_NOREPLY && (nr_flag == 0 || !(steps & nr_flag)))
-		bad = "SMFIS_NOREPLY at a stage that wants a reply";
-	else if (r != SMFIS_NOREPLY && nr_flag != 0 && (steps & nr_flag))
-		bad = "a reply at a stage negotiated as no-reply";
-	if (bad == NULL)
-		return;
-	snprintf(what, sizeof(what), "%s (event %c, status %d, steps 0x%lx)", bad, cmd, (int)r,
-		 steps);
-	fuzz_fail(__FILE__, __LINE__, what);
-}
-
-/* The MTA went away (libmilter: abort within a transaction, then close). */
+/* The MTA goes away (or quit): the engine ends the connection. */
 static void conn_end(void)
 {
-	if (state == ST_QUIT)
+	if (ctx == NULL)
 		return;
-	if (ST_IN_MAIL(state))
-		cb->xxfi_abort(fake_ctx);
-	cb->xxfi_close(fake_ctx);
-	FUZZ_CHECK(smfi_getpriv(fake_ctx) == NULL, "connection state kept after close");
-	state = ST_QUIT;
+	op_mctx_finish(ctx);
+	FUZZ_CHECK(op_mctx_getpriv(ctx) == NULL, "connection state kept after close");
+	op_mctx_free(&ctx);
 }
 
-static void negotiate(unsigned long f0, unsigned long f1)
+/* Send cmd with data[0..len) as one packet and check the replies. */
+static void send_packet(char cmd, const void *data, size_t len)
 {
-	unsigned long p0 = 0, p1 = 0, p2 = 0, p3 = 0;
+	uint32_t nlen = htonl((uint32_t)len + 1);
+	long r;
+
+	op_buf_reset(&pkt);
+	if (op_buf_append(&pkt, &nlen, 4) < 0 || op_buf_append(&pkt, &cmd, 1) < 0 ||
+	    (len > 0 && op_buf_append(&pkt, data, len) < 0))
+		abort(); /* bounded by MILTER_INPUT_MAX */
+	op_buf_reset(&out);
+	r = op_mctx_feed(ctx, (const unsigned char *)pkt.data, pkt.len, &out);
+	FUZZ_CHECK(r < 0 || (size_t)r == pkt.len, "a complete packet not used whole");
+	mcheck_replies(&neg, cmd, (const unsigned char *)pkt.data + 5, len,
+		       (const unsigned char *)out.data, out.len, r < 0);
+	if (r >= 0)
+		return;
+	FUZZ_CHECK(cmd == SMFIC_QUIT || cmd == SMFIC_OPTNEG,
+		   "a packet as Postfix sends it ended the connection");
+	conn_end();
+}
+
+static void conn_open(uint32_t actions, uint32_t steps)
+{
+	uint32_t v[3] = {htonl(SMFI_PROT_VERSION), htonl(actions & ~refused), htonl(steps)};
 
 	conn_end();
-	steps = 0;
-	state = ST_OPTS;
-	if (cb->xxfi_negotiate(fake_ctx, f0, f1, 0, 0, &p0, &p1, &p2, &p3) != SMFIS_CONTINUE) {
-		/* The MTA gives up on this milter for the connection. */
-		conn_end();
-		return;
+	ctx = op_mctx_new(op_milter_callbacks(), 1000);
+	FUZZ_CHECK(ctx != NULL, "out of memory");
+	memset(&neg, 0, sizeof(neg));
+	send_packet(SMFIC_OPTNEG, v, sizeof(v));
+}
+
+/* Whether the MTA sends macros with cmd (a slot of the engine). */
+static bool carries_macros(char cmd)
+{
+	return strchr("CHMRTNE", cmd) != NULL && cmd != '\0';
+}
+
+/* A protocol command: a connection if none, its macros, the command. */
+static void command(char cmd, const void *data, size_t len)
+{
+	if (ctx == NULL)
+		conn_open(OFFER_ACTIONS, OFFER_STEPS);
+	if (ctx == NULL)
+		return; /* negotiation refused */
+	if (carries_macros(cmd) && macros.len > 0) {
+		char *m = malloc(macros.len + 1);
+
+		FUZZ_CHECK(m != NULL, "out of memory");
+		m[0] = cmd;
+		memcpy(m + 1, macros.data, macros.len);
+		send_packet(SMFIC_MACRO, m, macros.len + 1);
+		free(m);
+		op_buf_reset(&macros);
+		if (ctx == NULL)
+			return;
 	}
-	FUZZ_CHECK((p0 & ~f0) == 0 && (p1 & ~f1) == 0, "negotiated what the MTA did not offer");
-	steps = p1;
+	send_packet(cmd, data, len);
 }
 
 /* ---- events --------------------------------------------------------------- */
 
-/* Split rest into at most ARGS_MAX unescaped words, argv NULL-terminated. */
-static void args_of(char *rest, char **argv)
+/* rest's words, %-decoded, as NUL-terminated strings in b; one empty
+ * string when there is none (Postfix always sends the address). */
+static void strings_of(char *rest, struct op_buf *b)
 {
-	size_t n = 0;
-
-	while (*rest && n < ARGS_MAX) {
+	op_buf_reset(b);
+	if (*rest == '\0' && op_buf_append(b, "", 1) < 0)
+		abort();
+	while (*rest) {
 		char *w = fuzz_word(&rest);
+		size_t n = fuzz_pct(w);
 
-		fuzz_pct(w);
-		argv[n++] = w;
+		if (op_buf_append(b, w, n + 1) < 0)
+			abort();
 	}
-	argv[n] = NULL;
 }
 
-static sfsistat ev_select(char *rest)
+static void ev_select(char cmd, char *rest)
 {
 	unsigned n = (unsigned)strtoul(rest, NULL, 10);
 
+	(void)cmd;
 	op_config_set_current(configs[n % NCONFIGS]);
-	return SMFIS_CONTINUE;
 }
 
-static sfsistat ev_negotiate(char *rest)
+static void ev_negotiate(char cmd, char *rest)
 {
 	char *a = fuzz_word(&rest), *b = fuzz_word(&rest);
 
-	negotiate(strtoul(a, NULL, 16), strtoul(b, NULL, 16));
-	return SMFIS_CONTINUE;
+	(void)cmd;
+	conn_open((uint32_t)strtoul(a, NULL, 16), (uint32_t)strtoul(b, NULL, 16));
 }
 
-static sfsistat ev_macro(char *rest)
+static void ev_macro(char cmd, char *rest)
 {
 	char *name = fuzz_word(&rest);
+	size_t nl = fuzz_pct(name), vl = fuzz_pct(rest);
 
-	if (*rest == '\0') {
-		fake_milter_macro(name, NULL);
-		return SMFIS_CONTINUE;
+	(void)cmd;
+	if (op_buf_append(&macros, name, nl + 1) < 0 || op_buf_append(&macros, rest, vl + 1) < 0)
+		abort();
+	if (strcmp(name, "{client_addr}") == 0 || strcmp(name, "client_addr") == 0)
+		op_strlcpy(client_addr, rest, sizeof(client_addr));
+}
+
+static void ev_refuse(char cmd, char *rest)
+{
+	unsigned mask = (unsigned)strtoul(rest, NULL, 16);
+
+	(void)cmd;
+	refused = ((mask & 3) ? SMFIF_ADDHDRS : 0) | ((mask & 4) ? SMFIF_CHGHDRS : 0) |
+		  ((mask & 8) ? SMFIF_QUARANTINE : 0);
+}
+
+/* hostname NUL, then the address as Postfix's milter8_conn_event sends it. */
+static void ev_connect(char cmd, char *rest)
+{
+	struct op_buf b;
+	unsigned char a[16];
+	uint16_t port = htons(25);
+	char fam = SMFIA_UNKNOWN;
+
+	op_buf_init(&b, 2 * MILTER_INPUT_MAX);
+	if (inet_pton(AF_INET, client_addr, a) == 1)
+		fam = SMFIA_INET;
+	else if (inet_pton(AF_INET6, client_addr, a) == 1)
+		fam = SMFIA_INET6;
+	else if (client_addr[0] == '/') {
+		fam = SMFIA_UNIX;
+		port = 0;
 	}
-	fuzz_pct(rest);
-	fake_milter_macro(name, rest);
-	return SMFIS_CONTINUE;
+	if (op_buf_append(&b, rest, fuzz_pct(rest) + 1) < 0 || op_buf_putc(&b, fam) < 0 ||
+	    (fam != SMFIA_UNKNOWN && (op_buf_append(&b, &port, 2) < 0 ||
+				      op_buf_append(&b, client_addr, strlen(client_addr) + 1) < 0)))
+		abort();
+	command(cmd, b.data, b.len);
+	op_buf_free(&b);
 }
 
-static sfsistat ev_refuse(char *rest)
+/* A command whose data is rest's words as strings (MAIL, RCPT). */
+static void ev_args(char cmd, char *rest)
 {
-	fake_milter_refuse((unsigned)strtoul(rest, NULL, 16));
-	return SMFIS_CONTINUE;
+	struct op_buf b;
+
+	op_buf_init(&b, 2 * MILTER_INPUT_MAX);
+	strings_of(rest, &b);
+	command(cmd, b.data, b.len);
+	op_buf_free(&b);
 }
 
-static sfsistat ev_connect(char *rest)
+/* A command whose data is rest, %-decoded, as one string (HELO, UNKNOWN). */
+static void ev_string(char cmd, char *rest)
 {
-	fuzz_pct(rest);
-	return cb->xxfi_connect(fake_ctx, rest, NULL);
+	command(cmd, rest, fuzz_pct(rest) + 1);
 }
 
-static sfsistat ev_helo(char *rest)
+static void ev_header(char cmd, char *rest)
 {
-	fuzz_pct(rest);
-	return cb->xxfi_helo(fake_ctx, rest);
-}
-
-static sfsistat ev_mail(char *rest)
-{
-	char *argv[ARGS_MAX + 1];
-
-	args_of(rest, argv);
-	return cb->xxfi_envfrom(fake_ctx, argv);
-}
-
-static sfsistat ev_rcpt(char *rest)
-{
-	char *argv[ARGS_MAX + 1];
-
-	args_of(rest, argv);
-	return cb->xxfi_envrcpt(fake_ctx, argv);
-}
-
-static sfsistat ev_header(char *rest)
-{
+	struct op_buf b;
 	char *name = fuzz_word(&rest);
 
-	fuzz_pct(name);
-	fuzz_pct(rest);
-	return cb->xxfi_header(fake_ctx, name, rest);
+	op_buf_init(&b, 2 * MILTER_INPUT_MAX);
+	if (op_buf_append(&b, name, fuzz_pct(name) + 1) < 0 ||
+	    op_buf_append(&b, rest, fuzz_pct(rest) + 1) < 0)
+		abort();
+	command(cmd, b.data, b.len);
+	op_buf_free(&b);
 }
 
-static sfsistat ev_eoh(char *rest)
+/* A command without data (EOH, BODYEOB, ABORT, QUIT, QUIT_NC, DATA). */
+static void ev_bare(char cmd, char *rest)
 {
 	(void)rest;
-	return cb->xxfi_eoh(fake_ctx);
+	command(cmd, "", 0);
 }
 
-static sfsistat ev_body(char *rest)
+/* A body chunk: rest's bytes, %-decoded, no NUL. */
+static void ev_body(char cmd, char *rest)
 {
-	size_t n = fuzz_pct(rest);
-
-	return cb->xxfi_body(fake_ctx, (unsigned char *)rest, n);
+	command(cmd, rest, fuzz_pct(rest));
 }
 
-static sfsistat ev_eom(char *rest)
-{
-	sfsistat r;
-
-	(void)rest;
-	fake_milter_in_eom(true);
-	r = cb->xxfi_eom(fake_ctx);
-	fake_milter_in_eom(false);
-	return r;
-}
-
-static sfsistat ev_abort(char *rest)
-{
-	(void)rest;
-	cb->xxfi_abort(fake_ctx);
-	return SMFIS_NOREPLY;
-}
-
-static sfsistat ev_quit(char *rest)
-{
-	(void)rest;
-	cb->xxfi_close(fake_ctx);
-	FUZZ_CHECK(smfi_getpriv(fake_ctx) == NULL, "connection state kept after close");
-	return SMFIS_NOREPLY;
-}
-
-/* Each event: its letter, the libmilter state it moves to (-1: not a
- * protocol command), whether an error reply keeps the state (RCPT), the
- * no-reply flag of its stage, and what it does. */
+/* Each event: its letter, the command it sends (0: none), its handler. */
 static const struct {
-	char cmd;
-	int next;
-	bool ignore_error;
-	unsigned long nr_flag;
-	sfsistat (*fn)(char *rest);
+	char ev, cmd;
+	void (*fn)(char cmd, char *rest);
 } events[] = {
-    {'S', -1, false, 0, ev_select},
-    {'N', -1, false, 0, ev_negotiate},
-    {'D', -1, false, 0, ev_macro},
-    {'F', -1, false, 0, ev_refuse},
-    {'C', ST_CONN, false, SMFIP_NR_CONN, ev_connect},
-    {'H', ST_HELO, false, SMFIP_NR_HELO, ev_helo},
-    {'M', ST_MAIL, false, SMFIP_NR_MAIL, ev_mail},
-    {'R', ST_RCPT, true, SMFIP_NR_RCPT, ev_rcpt},
-    {'h', ST_HDRS, false, SMFIP_NR_HDR, ev_header},
-    {'E', ST_EOHS, false, SMFIP_NR_EOH, ev_eoh},
-    {'B', ST_BODY, false, SMFIP_NR_BODY, ev_body},
-    {'O', ST_ENDM, false, 0, ev_eom},
-    {'A', ST_ABRT, false, 0, ev_abort},
-    {'Q', ST_QUIT, false, 0, ev_quit},
+    {'S', 0, ev_select},	 {'N', 0, ev_negotiate},	   {'D', 0, ev_macro},
+    {'F', 0, ev_refuse},	 {'C', SMFIC_CONNECT, ev_connect}, {'H', SMFIC_HELO, ev_string},
+    {'M', SMFIC_MAIL, ev_args},	 {'R', SMFIC_RCPT, ev_args},	   {'h', SMFIC_HEADER, ev_header},
+    {'E', SMFIC_EOH, ev_bare},	 {'B', SMFIC_BODY, ev_body},	   {'O', SMFIC_BODYEOB, ev_bare},
+    {'A', SMFIC_ABORT, ev_bare}, {'Q', SMFIC_QUIT, ev_bare},	   {'K', SMFIC_QUIT_NC, ev_bare},
+    {'T', SMFIC_DATA, ev_bare},	 {'U', SMFIC_UNKNOWN, ev_string},
 };
-
-/* Run one protocol command as libmilter's mi_engine() does. */
-static void command(size_t i, char *rest)
-{
-	sfsistat r;
-	int next = events[i].next;
-
-	if (state == ST_QUIT)
-		negotiate(0x1ff, 0x1fffff); /* a new connection, as Postfix opens it */
-	if (state == ST_QUIT)
-		return;
-	if (!trans_ok(state, next)) {
-		if (ST_IN_MAIL(state))
-			cb->xxfi_abort(fake_ctx);
-		state = ST_HELO;
-		if (!trans_ok(state, next))
-			return; /* libmilter ignores the command */
-	}
-	state = next;
-	r = events[i].fn(rest);
-	if (next == ST_ABRT || next == ST_QUIT)
-		return;
-	status(events[i].cmd, r, events[i].nr_flag);
-	if (r == SMFIS_ACCEPT || (!events[i].ignore_error &&
-				  (r == SMFIS_REJECT || r == SMFIS_DISCARD || r == SMFIS_TEMPFAIL)))
-		state = ST_HELO;
-}
 
 static void event(char *line)
 {
-	for (size_t i = 0; i < sizeof(events) / sizeof(events[0]); i++) {
-		if (line[0] != events[i].cmd || (line[1] != ' ' && line[1] != '\0'))
-			continue;
-		if (events[i].next < 0)
-			events[i].fn(line + (line[1] ? 2 : 1));
-		else
-			command(i, line + (line[1] ? 2 : 1));
+	if (line[0] == '\0' || (line[1] != ' ' && line[1] != '\0'))
 		return;
-	}
+	for (size_t i = 0; i < sizeof(events) / sizeof(events[0]); i++)
+		if (events[i].ev == line[0]) {
+			events[i].fn(events[i].cmd, line + (line[1] ? 2 : 1));
+			return;
+		}
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -491,12 +420,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	text = strndup((const char *)data, size);
 	FUZZ_CHECK(text != NULL, "out of memory");
 	op_config_set_current(configs[0]);
-	fake_milter_refuse(0);
+	refused = 0;
+	client_addr[0] = '\0';
+	op_buf_reset(&macros);
 	cursor = text;
 	while ((line = fuzz_line(&cursor)) != NULL && n++ < EVENTS_MAX)
 		event(line);
 	conn_end();
-	fake_milter_macros_clear();
 	free(text);
 	return 0;
 }

@@ -8,7 +8,7 @@
 set -u
 top_builddir=${top_builddir:-.}
 rc=0
-for name in config dkim_table dkim_canon addr spf dkim_verify unsub rate milter; do
+for name in config dkim_table dkim_canon addr spf dkim_verify unsub rate milter milter_wire; do
 	bin=$top_builddir/tests/fuzz/fuzz_${name}_replay
 	out=$("$bin" 2>&1)
 	st=$?

@@ -1,0 +1,315 @@
+/*
+ * milter_listen.c - the milter socket: open it (unix or TCP, with the
+ * socket specifications of libmilter and Postfix), accept MTA connections
+ * and serve each on its own thread with the protocol engine
+ * (milter_engine.c) and the callbacks of milter.c; stop accepting on
+ * request while the open connections go on.  Contract in milter_int.h.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <libmilter/mfdef.h> /* SMFI_PROT_VERSION: a constant only */
+
+#include "milter_engine.h"
+#include "milter_int.h"
+#include "outpost/log.h"
+
+extern unsigned op_session_msgs_inflight, op_session_conns_inflight;
+
+static int listen_fd = -1;
+static int wake[2] = {-1, -1}; /* op_milter_stop() -> the accept loop */
+static long long conn_timeout_ms;
+static pthread_mutex_t stop_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t stop_cond = PTHREAD_COND_INITIALIZER;
+static bool stop_asked, listener_closed;
+
+/* Path of a unix socket spec, or NULL for inet. */
+static const char *unix_path(const char *spec)
+{
+	if (strncmp(spec, "unix:", 5) == 0)
+		return spec + 5;
+	if (strncmp(spec, "local:", 6) == 0)
+		return spec + 6;
+	return spec[0] == '/' ? spec : NULL;
+}
+
+const char *op_milter_socket_path(const char *spec)
+{
+	return unix_path(spec);
+}
+
+/* True when some process accepts connections on the unix socket path. */
+static bool unix_socket_live(const char *path)
+{
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	int fd;
+	bool live;
+
+	if (strlen(path) >= sizeof(sun.sun_path))
+		return false;
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return false;
+	live = connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0;
+	close(fd);
+	return live;
+}
+
+static int open_unix(const char *spec, const char *path, int backlog, char *err, size_t errsize)
+{
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	mode_t old;
+	int fd, r;
+
+	if (strlen(path) >= sizeof(sun.sun_path) || !path[0]) {
+		snprintf(err, errsize, "%s: the path is empty or too long for a unix socket", spec);
+		return -1;
+	}
+	if (unix_socket_live(path)) {
+		snprintf(err, errsize, "%s: another process is listening on it", spec);
+		return -1;
+	}
+	if (unlink(path) < 0 && errno != ENOENT) {
+		snprintf(err, errsize, "%s: cannot remove the stale socket: %s", spec,
+			 strerror(errno));
+		return -1;
+	}
+	/* Bound and listening under a temporary name first, then renamed:
+	 * whoever waits for the path never finds a socket that refuses. */
+	if ((size_t)snprintf(sun.sun_path, sizeof(sun.sun_path), "%s.%ld", path, (long)getpid()) >=
+	    sizeof(sun.sun_path))
+		memcpy(sun.sun_path, path, strlen(path) + 1);
+	(void)unlink(sun.sun_path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		snprintf(err, errsize, "%s: socket: %s", spec, strerror(errno));
+		return -1;
+	}
+	old = umask(0177); /* the socket is born private; chmod widens it */
+	r = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
+	umask(old);
+	if (r < 0 || listen(fd, backlog) < 0 ||
+	    (strcmp(sun.sun_path, path) != 0 && rename(sun.sun_path, path) < 0)) {
+		snprintf(err, errsize, "%s: cannot open the socket: %s", spec, strerror(errno));
+		if (r == 0)
+			(void)unlink(sun.sun_path);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* "inet:PORT@HOST", "inet:PORT" (every address), "inet6:PORT@HOST";
+ * HOST a name or an address, brackets allowed. */
+static int open_inet(const char *spec, char *err, size_t errsize)
+{
+	bool v6 = strncmp(spec, "inet6:", 6) == 0;
+	const char *p = spec + (v6 ? 6 : 5), *at = strchr(p, '@');
+	char port[16], host[256];
+	struct addrinfo hints = {0}, *ai = NULL;
+	int fd = -1, one = 1, r;
+
+	if (!v6 && strncmp(spec, "inet:", 5) != 0) {
+		snprintf(err, errsize,
+			 "%s: unknown socket type (unix:/path, inet:port@host "
+			 "or inet6:port@host)",
+			 spec);
+		return -1;
+	}
+	if ((size_t)(at ? at - p : (ptrdiff_t)strlen(p)) >= sizeof(port) ||
+	    (at && strlen(at + 1) >= sizeof(host))) {
+		snprintf(err, errsize, "%s: malformed socket specification", spec);
+		return -1;
+	}
+	snprintf(port, sizeof(port), "%.*s", (int)(at ? at - p : (ptrdiff_t)strlen(p)), p);
+	snprintf(host, sizeof(host), "%s", at ? at + 1 : "");
+	if (host[0] == '[' && host[strlen(host) - 1] == ']') {
+		memmove(host, host + 1, strlen(host));
+		host[strlen(host) - 1] = '\0';
+	}
+	hints.ai_family = v6 ? AF_INET6 : AF_INET;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	r = getaddrinfo(host[0] ? host : NULL, port, &hints, &ai);
+	if (r != 0) {
+		snprintf(err, errsize, "%s: %s", spec, gai_strerror(r));
+		return -1;
+	}
+	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 128) < 0) {
+		snprintf(err, errsize, "%s: cannot open the socket: %s", spec, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		freeaddrinfo(ai);
+		return -1;
+	}
+	freeaddrinfo(ai);
+	/* Linux copies TCP_NODELAY to every accepted connection.  Without it,
+	 * the small replies at end of message wait for the MTA's delayed ACK:
+	 * about 40 ms per message. */
+	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0)
+		op_log_errno(LOG_WARNING, "TCP_NODELAY on the milter socket");
+	return fd;
+}
+
+int op_milter_setup(const struct op_config *cfg, char *err, size_t errsize)
+{
+	const char *path = unix_path(cfg->milter_socket);
+	int fd;
+
+	if (path != NULL)
+		fd = open_unix(cfg->milter_socket, path, (int)cfg->milter_backlog, err, errsize);
+	else
+		fd = open_inet(cfg->milter_socket, err, errsize);
+	if (fd < 0)
+		return -1;
+	if (path == NULL && listen(fd, (int)cfg->milter_backlog) < 0) {
+		snprintf(err, errsize, "%s: listen: %s", cfg->milter_socket, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (pipe2(wake, O_CLOEXEC) < 0) {
+		snprintf(err, errsize, "pipe: %s", strerror(errno));
+		close(fd);
+		return -1;
+	}
+	listen_fd = fd;
+	conn_timeout_ms = cfg->milter_timeout_ms;
+	return 0;
+}
+
+/* One MTA connection, on its own thread. */
+static void *conn_thread(void *arg)
+{
+	int fd = (int)(intptr_t)arg;
+	struct op_mctx *ctx = op_mctx_new(op_milter_callbacks(), conn_timeout_ms);
+
+	if (ctx == NULL)
+		op_log(LOG_ERR, "milter: out of memory for a new MTA connection; closing it");
+	else
+		(void)op_mctx_serve(ctx, fd);
+	op_mctx_free(&ctx);
+	close(fd);
+	return NULL;
+}
+
+static void serve_accepted(int fd)
+{
+	pthread_attr_t attr;
+	pthread_t t;
+	int r;
+
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	r = pthread_create(&t, &attr, conn_thread, (void *)(intptr_t)fd);
+	pthread_attr_destroy(&attr);
+	if (r != 0) {
+		op_log(LOG_ERR, "milter: cannot start a thread for an MTA connection: %s",
+		       strerror(r));
+		close(fd);
+	}
+}
+
+int op_milter_run(void)
+{
+	struct timespec pause = {0, 100 * 1000000};
+
+	for (;;) {
+		struct pollfd pfd[2] = {{.fd = listen_fd, .events = POLLIN},
+					{.fd = wake[0], .events = POLLIN}};
+		int fd;
+
+		if (poll(pfd, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			op_log_errno(LOG_ERR, "milter: poll");
+			return -1;
+		}
+		if (pfd[1].revents)
+			break;
+		if (!(pfd[0].revents & POLLIN))
+			continue;
+		fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+		if (fd >= 0) {
+			serve_accepted(fd);
+			continue;
+		}
+		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+			op_log_errno(LOG_ERR, "milter: accept (waiting 100 ms)");
+			nanosleep(&pause, NULL);
+		} else if (errno != EINTR && errno != EAGAIN && errno != ECONNABORTED)
+			op_log_errno(LOG_WARNING, "milter: accept");
+	}
+	pthread_mutex_lock(&stop_lock);
+	close(listen_fd);
+	listen_fd = -1;
+	listener_closed = true;
+	pthread_cond_broadcast(&stop_cond);
+	pthread_mutex_unlock(&stop_lock);
+	return 0;
+}
+
+int op_milter_close_listener(void)
+{
+	struct timespec until;
+	char b = 1;
+	int r = 1;
+
+	pthread_mutex_lock(&stop_lock);
+	if (listen_fd < 0 || stop_asked) {
+		pthread_mutex_unlock(&stop_lock);
+		return 0;
+	}
+	stop_asked = true;
+	if (write(wake[1], &b, 1) != 1) {
+		pthread_mutex_unlock(&stop_lock);
+		return -1;
+	}
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 2;
+	while (!listener_closed && r == 1)
+		if (pthread_cond_timedwait(&stop_cond, &stop_lock, &until) == ETIMEDOUT)
+			r = listener_closed ? 1 : -1;
+	pthread_mutex_unlock(&stop_lock);
+	if (r < 0)
+		errno = ETIMEDOUT;
+	return r;
+}
+
+void op_milter_stop(void)
+{
+	(void)op_milter_close_listener();
+}
+
+unsigned op_milter_inflight_msgs(void)
+{
+	return __atomic_load_n(&op_session_msgs_inflight, __ATOMIC_RELAXED);
+}
+
+unsigned op_milter_inflight_conns(void)
+{
+	return __atomic_load_n(&op_session_conns_inflight, __ATOMIC_RELAXED);
+}
+
+void op_milter_version(char *out, size_t outsize)
+{
+	snprintf(out, outsize, "built-in engine, protocol version %d", SMFI_PROT_VERSION);
+}
