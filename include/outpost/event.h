@@ -4,7 +4,9 @@
  *
  * The milter thread that ends a message builds its line (op_event_msg())
  * and hands it to a bounded in-memory queue (event.max_queue bytes); one
- * writer thread empties the queue into the file.  A slow or full disk
+ * writer thread empties the queue into the file, in order, gathering the
+ * lines of a few milliseconds (5) into one write, so a line reaches the
+ * file that much after its message ended.  A slow or full disk
  * therefore never blocks a milter callback: when the queue is full the
  * line is dropped and counted, and the writer logs the count at most once
  * every 10 seconds.  A line is written whole or not at all (a short write

@@ -86,7 +86,13 @@ send --auth-authen alice --from a@example.org --queue-id Q2 --rcpt carol@example
 send --auth-authen mallory --from m@example.org --queue-id Q3 --rcpt x@example.net
 send --auth-authen mallory --from m@example.org --queue-id Q4 --rcpt y@example.com
 send --auth-authen mallory --from m@example.org --queue-id Q5 --rcpt z@example.com # 451
-ctl status2 --json status
+# The event writer gathers lines for a few milliseconds before it writes.
+i=0
+while ctl status2 --json status && ! jq -e '.events.written == 5' "$dir/status2" >/dev/null 2>&1 &&
+	[ $i -lt 40 ]; do
+	sleep 0.05
+	i=$((i + 1))
+done
 want_jq "status after mail" "$dir/status2" '.store.state == "ok" and .store.errors == 0 and .events.written == 5 and .messages_in_flight == 0'
 
 if [ "$mhd" = 0 ]; then
