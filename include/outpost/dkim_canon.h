@@ -54,7 +54,9 @@ int op_dkim_canon_header(enum op_dkim_canon c, const char *name, const char *val
 /* Where canonical body bytes go.  Returns 0, or -1 to stop the feed. */
 typedef int op_dkim_sink_fn(void *arg, const void *data, size_t n);
 
-#define OP_DKIM_BODY_STAGE 2048 /* bytes staged before a call to the sink */
+/* Bytes staged before a call to the sink; a run of unchanged input at least
+ * this long goes to the sink directly, without a copy. */
+#define OP_DKIM_BODY_STAGE 8192
 
 /* Streaming body canonicalizer.  Fields are private; embed it anywhere
  * (it owns no allocation). */

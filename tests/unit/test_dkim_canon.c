@@ -1,8 +1,10 @@
 /*
  * test_dkim_canon.c - DKIM canonicalization (plugin/dkim_canon.c): header
  * and body tables (RFC 6376 3.4.5 examples and edge cases), every chunk
- * boundary, held-back empty lines, and known body hashes (RFC 6376 empty
- * bodies, RFC 8463 A.3).  Signatures are tested in test_dkim_sign.c.
+ * boundary, held-back empty lines, known body hashes (RFC 6376 empty
+ * bodies, RFC 8463 A.3), and the streaming body canonicalizer against a
+ * plain whole-body reference on long lines and many chunkings.
+ * Signatures are tested in test_dkim_sign.c.
  */
 #include "config.h"
 
@@ -375,6 +377,163 @@ static void body_hash_matches_known_answers(void **state)
 	}
 }
 
+/* The body canonicalization of RFC 6376 3.4.3 and 3.4.4 written the plain
+ * way, on the whole body at once, as the reference for the streaming one:
+ * split into lines at each LF (a CR just before it belongs to the line
+ * end; a last line without LF counts), relaxed: each WSP run one SP and
+ * none at the end of a line; then drop the empty lines at the end; simple:
+ * an empty body is one CRLF. */
+static void ref_body(enum op_dkim_canon c, const char *in, size_t n, struct op_buf *out)
+{
+	size_t keep = 0; /* out->len after the last line with content */
+
+	for (size_t i = 0; i < n;) {
+		const char *lf = memchr(in + i, '\n', n - i);
+		size_t end = lf ? (size_t)(lf - in) : n, next = lf ? end + 1 : n;
+
+		size_t start = out->len;
+
+		if (lf && end > i && in[end - 1] == '\r')
+			end--;
+		for (size_t j = i; j < end; j++) {
+			bool wsp = in[j] == ' ' || in[j] == '\t';
+
+			if (c == OP_DKIM_CANON_SIMPLE || !wsp) {
+				assert_int_equal(op_buf_putc(out, in[j]), 0);
+				continue;
+			}
+			while (j + 1 < end && (in[j + 1] == ' ' || in[j + 1] == '\t'))
+				j++;
+			if (j + 1 < end)
+				assert_int_equal(op_buf_putc(out, ' '), 0);
+		}
+		assert_int_equal(op_buf_append(out, "\r\n", 2), 0);
+		if (out->len > start + 2)
+			keep = out->len; /* content: the empty lines before it stay */
+		i = next;
+	}
+	out->len = keep;
+	out->data[keep] = '\0';
+	if (c == OP_DKIM_CANON_SIMPLE && keep == 0)
+		assert_int_equal(op_buf_append(out, "\r\n", 2), 0);
+}
+
+/* Tricky bodies built at run time: long lines (past the stage and the
+ * eight-byte scan), long WSP runs, CR and LF at every alignment. */
+static size_t tricky_body(int which, char *buf, size_t size)
+{
+	static const char alphabet[] = "ab \t\r\nx\r\n";
+	uint32_t seed = 12345u + (uint32_t)which;
+	size_t n = 0;
+
+	switch (which) {
+	case 0: /* one line of 100,000 octets, CRLF */
+		memset(buf, 'a', 100000);
+		memcpy(buf + 100000, "\r\n", 2);
+		return 100002;
+	case 1: /* a long last line ending in a bare CR */
+		memset(buf, 'b', 70000);
+		buf[70000] = '\r';
+		return 70001;
+	case 2: /* base64-like lines, an empty line, a WSP tail */
+		for (int l = 0; l < 2000; l++) {
+			for (int k = 0; k < 76; k++)
+				buf[n++] = (char)('A' + (l + k) % 26);
+			buf[n++] = '\r';
+			buf[n++] = '\n';
+		}
+		memcpy(buf + n, "\r\n \t \r\n\r\n", 9);
+		return n + 9;
+	case 3: /* a WSP run of 20,000 between words, trailing WSP */
+		buf[n++] = 'w';
+		memset(buf + n, ' ', 20000);
+		n += 20000;
+		memcpy(buf + n, "\tz\t \r\n", 6);
+		return n + 6;
+	default: /* pseudo-random bytes from a small alphabet */
+		while (n < size && n < 30000 + (size_t)which * 1000) {
+			seed = seed * 1103515245u + 12345u;
+			buf[n++] = alphabet[(seed >> 16) % (sizeof alphabet - 1)];
+		}
+		return n;
+	}
+}
+
+static void canon_chunks(enum op_dkim_canon c, const char *in, size_t n, size_t step, uint32_t seed,
+			 struct op_buf *out)
+{
+	struct op_dkim_body b;
+	const char *err = NULL;
+
+	op_dkim_body_init(&b, c, collect, out);
+	for (size_t at = 0; at < n;) {
+		size_t k = step;
+
+		if (step == 0) {
+			seed = seed * 1103515245u + 12345u;
+			k = 1 + (seed >> 16) % 9000;
+		}
+		if (k > n - at)
+			k = n - at;
+		assert_int_equal(op_dkim_body_feed(&b, in + at, k, &err), 0);
+		at += k;
+	}
+	assert_int_equal(op_dkim_body_finish(&b, &err), 0);
+}
+
+static void body_canon_matches_the_reference(void **state)
+{
+	static const size_t steps[] = {SIZE_MAX,
+				       1,
+				       2,
+				       7,
+				       8,
+				       9,
+				       76,
+				       77,
+				       78,
+				       OP_DKIM_BODY_STAGE - 1,
+				       OP_DKIM_BODY_STAGE,
+				       OP_DKIM_BODY_STAGE + 1,
+				       0 /* pseudo-random */};
+	const size_t size = 200000;
+	char *in = malloc(size);
+	struct op_buf got, want;
+
+	(void)state;
+	assert_non_null(in);
+	op_buf_init(&got, BIG);
+	op_buf_init(&want, BIG);
+	for (int which = 0; which < 10 + (int)NROWS(body_rows); which++) {
+		const char *body = in;
+		size_t n;
+
+		if (which < 10) {
+			n = tricky_body(which, in, size);
+		} else {
+			body = body_rows[which - 10].in;
+			n = body_rows[which - 10].ilen;
+		}
+		for (int c = 0; c < 2; c++) {
+			op_buf_reset(&want);
+			ref_body(c, body, n, &want);
+			for (size_t s = 0; s < NROWS(steps); s++) {
+				char label[96];
+
+				snprintf(label, sizeof label, "body %d, %s, chunks of %zu%s", which,
+					 op_dkim_canon_name(c), steps[s] == SIZE_MAX ? n : steps[s],
+					 steps[s] == 0 ? " (pseudo-random)" : "");
+				op_buf_reset(&got);
+				canon_chunks(c, body, n, steps[s], (uint32_t)which, &got);
+				WANT_MEM(label, got.data, got.len, want.data, want.len);
+			}
+		}
+	}
+	op_buf_free(&got);
+	op_buf_free(&want);
+	free(in);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -387,6 +546,7 @@ int main(void)
 	    cmocka_unit_test(body_canon_counts_held_back_empty_lines),
 	    cmocka_unit_test(body_canon_refuses_feed_after_finish_and_sink_failure),
 	    cmocka_unit_test(body_hash_matches_known_answers),
+	    cmocka_unit_test(body_canon_matches_the_reference),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
