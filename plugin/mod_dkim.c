@@ -334,15 +334,37 @@ static void mod_dkim_eoh(struct op_ctx *ctx, struct op_verdict *v)
 	}
 }
 
+/* How many CRs p[0..n) holds. */
+static size_t count_cr(const unsigned char *p, size_t n)
+{
+	const unsigned char *end = p + n, *cr;
+	size_t k = 0;
+
+	while ((cr = memchr(p, '\r', (size_t)(end - p))) != NULL) {
+		k++;
+		p = cr + 1;
+	}
+	return k;
+}
+
 /* Track line lengths across chunks: octets between LFs, CRs not counted
- * (the 998 of RFC 5322 excludes the CRLF). */
+ * (the 998 of RFC 5322 excludes the CRLF).  Line by line with memchr; the
+ * CRs of a line are counted only when it could be too long or goes on in
+ * the next chunk.  Once a line was too long, nothing is left to learn. */
 static void dkim_lines(struct dkim_msg *dm, const unsigned char *p, size_t n, size_t limit)
 {
-	for (size_t i = 0; i < n; i++) {
-		if (p[i] == '\n')
-			dm->line_len = 0;
-		else if (p[i] != '\r' && ++dm->line_len > limit)
+	const unsigned char *end = p + n;
+
+	while (p < end && !dm->long_line) {
+		const unsigned char *lf = memchr(p, '\n', (size_t)(end - p));
+		size_t len = (size_t)((lf ? lf : end) - p);
+
+		if (lf == NULL || dm->line_len + len > limit)
+			len -= count_cr(p, len);
+		if (dm->line_len + len > limit)
 			dm->long_line = true;
+		dm->line_len = lf ? 0 : dm->line_len + len;
+		p = lf ? lf + 1 : end;
 	}
 }
 
