@@ -4,8 +4,9 @@
  *
  * The rule, from Postfix's smtp_text_out(): before a content octet, when
  * the line already holds `limit` octets, send CRLF and a space (which
- * counts as the first octet of the new line).  Output is staged in a small
- * buffer so the sink sees few calls.
+ * counts as the first octet of the new line).  Content between line ends
+ * is found with memchr and copied a line's room at a time; output is
+ * staged in a small buffer so the sink sees few calls.
  */
 #include "config.h"
 
@@ -36,21 +37,45 @@ static int out_put(struct wrap_out *o, const char *s, size_t n)
 {
 	if (o->n + n > sizeof(o->buf) && out_flush(o) < 0)
 		return -1;
+	if (n > sizeof(o->buf))
+		return o->sink(o->arg, s, n, o->err_r); /* too long to stage */
 	memcpy(o->buf + o->n, s, n);
 	o->n += n;
 	return 0;
 }
 
-/* One content octet, with a break first when the line is full. */
-static int wrap_content(struct op_dkim_wrap *w, struct wrap_out *o, char c)
+/* Content octets p[0..n) (no line end), in pieces that fill the line,
+ * each after a break when the line is full. */
+static int wrap_content(struct op_dkim_wrap *w, struct wrap_out *o, const char *p, size_t n)
 {
-	if (w->limit > 0 && w->col >= w->limit) {
-		if (out_put(o, "\r\n ", 3) < 0)
+	while (n > 0) {
+		size_t k = n;
+
+		if (w->limit > 0) {
+			if (w->col >= w->limit) {
+				if (out_put(o, "\r\n ", 3) < 0)
+					return -1;
+				w->col = 1;
+			}
+			if (k > w->limit - w->col)
+				k = w->col < w->limit ? w->limit - w->col : 1;
+		}
+		if (out_put(o, p, k) < 0)
 			return -1;
-		w->col = 1;
+		w->col += k;
+		p += k;
+		n -= k;
 	}
-	w->col++;
-	return out_put(o, &c, 1);
+	return 0;
+}
+
+/* End of the content run at p: the next CR or LF, or end. */
+static const char *run_end(const char *p, const char *end)
+{
+	const char *lf = memchr(p, '\n', (size_t)(end - p)), *stop = lf ? lf : end;
+	const char *cr = memchr(p, '\r', (size_t)(stop - p));
+
+	return cr ? cr : stop;
 }
 
 void op_dkim_wrap_init(struct op_dkim_wrap *w, size_t limit)
@@ -64,29 +89,39 @@ int op_dkim_wrap_feed(struct op_dkim_wrap *w, const void *data, size_t n,
 		      op_dkim_wrap_sink_fn *sink, void *arg, const char **err_r)
 {
 	struct wrap_out o = {.n = 0, .sink = sink, .arg = arg, .err_r = err_r};
-	const char *p = data;
+	const char *p = data, *end = p + n;
 
-	for (size_t i = 0; i < n; i++) {
+	while (p < end) {
+		int r = 0;
+
 		if (w->cr) {
 			w->cr = false;
-			if (p[i] == '\n') {
+			if (*p == '\n') {
 				w->col = 0;
-				if (out_put(&o, "\r\n", 2) < 0)
+				r = out_put(&o, "\r\n", 2);
+				p++;
+				if (r < 0)
 					return -1;
 				continue;
 			}
-			if (wrap_content(w, &o, '\r') < 0)
+			if (wrap_content(w, &o, "\r", 1) < 0)
 				return -1;
 		}
-		if (p[i] == '\r') {
+		if (*p == '\r') {
 			w->cr = true;
-		} else if (p[i] == '\n') {
+			p++;
+		} else if (*p == '\n') {
 			w->col = 0; /* a bare LF: the MTA sends it as a line end */
-			if (out_put(&o, "\n", 1) < 0)
-				return -1;
-		} else if (wrap_content(w, &o, p[i]) < 0) {
-			return -1;
+			r = out_put(&o, "\n", 1);
+			p++;
+		} else {
+			const char *q = run_end(p, end);
+
+			r = wrap_content(w, &o, p, (size_t)(q - p));
+			p = q;
 		}
+		if (r < 0)
+			return -1;
 	}
 	return out_flush(&o);
 }
@@ -98,7 +133,7 @@ int op_dkim_wrap_finish(struct op_dkim_wrap *w, op_dkim_wrap_sink_fn *sink, void
 
 	if (w->cr) {
 		w->cr = false;
-		if (wrap_content(w, &o, '\r') < 0)
+		if (wrap_content(w, &o, "\r", 1) < 0)
 			return -1;
 	}
 	return out_flush(&o);
