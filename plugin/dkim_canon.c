@@ -252,28 +252,33 @@ static bool body_plain(const struct op_dkim_body *b, unsigned char c)
 #define ONES  0x0101010101010101ULL
 #define HIGHS 0x8080808080808080ULL
 
-/* Non-zero when one of the eight bytes of v is c (exact: a borrow only
- * marks bytes above a byte that matched). */
-static uint64_t has_byte(uint64_t v, unsigned char c)
-{
-	uint64_t x = v ^ (ONES * c);
-
-	return (x - ONES) & ~x & HIGHS;
-}
-
-/* Length of the run of plain bytes at p (n bytes), eight at a time. */
+/* Length of the run of plain bytes at p (n bytes), eight at a time: the
+ * high bit of each byte of (v - ONES * lim) & ~v & HIGHS below lim is set,
+ * and the lowest set bit is exact (a borrow only marks bytes above one
+ * that matched).  lim covers CR, LF (and relaxed: SP, TAB); the few other
+ * control bytes it catches are checked and skipped. */
 static size_t plain_span(const struct op_dkim_body *b, const unsigned char *p, size_t n)
 {
-	bool relaxed = b->canon == OP_DKIM_CANON_RELAXED;
+	uint64_t lim = ONES * (b->canon == OP_DKIM_CANON_RELAXED ? 0x21 : 0x0e);
 	size_t i = 0;
 
-	for (; i + 8 <= n; i += 8) {
-		uint64_t v;
+	while (i + 8 <= n) {
+		uint64_t v, m;
 
 		memcpy(&v, p + i, 8);
-		if (has_byte(v, '\r') | has_byte(v, '\n') |
-		    (relaxed ? has_byte(v, ' ') | has_byte(v, '\t') : 0))
-			break;
+		m = (v - lim) & ~v & HIGHS;
+		if (m == 0) {
+			i += 8;
+			continue;
+		}
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+		i += (size_t)__builtin_ctzll(m) / 8;
+		if (!body_plain(b, p[i]))
+			return i;
+		i++;
+#else
+		break;
+#endif
 	}
 	while (i < n && body_plain(b, p[i]))
 		i++;

@@ -422,7 +422,7 @@ static void ref_body(enum op_dkim_canon c, const char *in, size_t n, struct op_b
  * eight-byte scan), long WSP runs, CR and LF at every alignment. */
 static size_t tricky_body(int which, char *buf, size_t size)
 {
-	static const char alphabet[] = "ab \t\r\nx\r\n";
+	static const char alphabet[] = "ab \t\r\nx\r\n\0\v\x1f";
 	uint32_t seed = 12345u + (uint32_t)which;
 	size_t n = 0;
 
