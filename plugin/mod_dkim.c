@@ -348,23 +348,31 @@ static size_t count_cr(const unsigned char *p, size_t n)
 }
 
 /* Track line lengths across chunks: octets between LFs, CRs not counted
- * (the 998 of RFC 5322 excludes the CRLF).  Line by line with memchr; the
- * CRs of a line are counted only when it could be too long or goes on in
- * the next chunk.  Once a line was too long, nothing is left to learn. */
+ * (the 998 of RFC 5322 excludes the CRLF).  No line needs to be measured
+ * one by one: every line that ends within the next limit - line_len + 1
+ * octets is short enough, so one memrchr() jumps past the last LF of that
+ * window; CRs are counted only in a window without LF.  Once a line was
+ * too long, nothing is left to learn. */
 static void dkim_lines(struct dkim_msg *dm, const unsigned char *p, size_t n, size_t limit)
 {
 	const unsigned char *end = p + n;
 
 	while (p < end && !dm->long_line) {
-		const unsigned char *lf = memchr(p, '\n', (size_t)(end - p));
-		size_t len = (size_t)((lf ? lf : end) - p);
+		size_t win = limit - dm->line_len + 1, len; /* line_len <= limit */
+		const unsigned char *lf;
 
-		if (lf == NULL || dm->line_len + len > limit)
-			len -= count_cr(p, len);
-		if (dm->line_len + len > limit)
-			dm->long_line = true;
-		dm->line_len = lf ? 0 : dm->line_len + len;
-		p = lf ? lf + 1 : end;
+		if (win > (size_t)(end - p))
+			win = (size_t)(end - p);
+		lf = memrchr(p, '\n', win);
+		if (lf != NULL) {
+			dm->line_len = 0;
+			p = lf + 1;
+			continue;
+		}
+		len = win - count_cr(p, win);
+		dm->line_len += len;
+		dm->long_line = dm->line_len > limit;
+		p += win;
 	}
 }
 
