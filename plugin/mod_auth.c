@@ -39,6 +39,7 @@ struct auth_state {
 };
 
 struct auth_msg {
+	bool internal; /* nothing to verify or add: internal mail */
 	struct op_dkimv *v;
 	int nsigs; /* signatures found at EOH; -1: verification failed */
 	char why[80];
@@ -164,28 +165,36 @@ fail:
 	op_log_warning("%s: auth: DKIM verification impossible: %s", m->queue_id, am->why);
 }
 
+/* The state is made at the first end of headers and marks the message as
+ * done: an MTA that sends end of headers again gets nothing twice (a second
+ * verifier would leak the first, a second deletion of forged results would
+ * delete the next header of that name). */
 static void mod_auth_eoh(struct op_ctx *ctx, struct op_verdict *v)
 {
 	const struct auth_state *st = ctx->state;
 	struct op_msg *m = ctx->msg;
 	struct auth_msg *am;
-	int removed = auth_strip(ctx);
+	int removed;
 
-	if (removed < 0) {
-		op_verdict_error(v, ctx->cfg, OP_ERR_INTERNAL, "3.0", "internal error");
+	if (m->mod_msg[ctx->modidx] != NULL)
 		return;
-	}
-	if (op_msg_internal(m)) {
-		op_msg_summary(m, ctx->modidx, "auth=skip reason=internal%s",
-			       removed ? " forged_removed=yes" : "");
-		return;
-	}
 	am = op_pool_alloc(m->pool, sizeof(*am));
 	if (am == NULL) {
 		op_verdict_error(v, ctx->cfg, OP_ERR_RESOURCE, "3.0", "out of memory");
 		return;
 	}
 	m->mod_msg[ctx->modidx] = am;
+	removed = auth_strip(ctx);
+	if (removed < 0) {
+		op_verdict_error(v, ctx->cfg, OP_ERR_INTERNAL, "3.0", "internal error");
+		return;
+	}
+	if (op_msg_internal(m)) {
+		am->internal = true;
+		op_msg_summary(m, ctx->modidx, "auth=skip reason=internal%s",
+			       removed ? " forged_removed=yes" : "");
+		return;
+	}
 	if (st->dkimv != NULL)
 		auth_dkim_start(ctx, am);
 }
@@ -323,7 +332,7 @@ static void mod_auth_eom(struct op_ctx *ctx, struct op_verdict *v)
 	bool temperror = false, dkim = am != NULL && (am->v != NULL || am->nsigs < 0);
 	const char *err = NULL;
 
-	if (am == NULL)
+	if (am == NULL || am->internal)
 		return;
 	if (dkim && am->nsigs > 0 && op_dkimv_eom(am->v, sigs, AUTH_SIGS_MAX, &n, &err) < 0) {
 		am->nsigs = -1;
