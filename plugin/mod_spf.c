@@ -674,8 +674,12 @@ static void check_run(struct op_spf_engine *e, struct spf_run *run, const char *
 		SPF_E_SUCCESS ||
 	    SPF_request_set_helo_dom(req, helo[0] ? helo : "unknown") != SPF_E_SUCCESS ||
 	    SPF_request_set_env_from(req, from) != SPF_E_SUCCESS) {
+		char esc[64];
+
 		out->result = OP_SPF_PERMERROR;
-		snprintf(run->problem, sizeof(run->problem), "cannot use client address %.60s", ip);
+		/* run->problem reaches the log, the summary and the headers */
+		snprintf(run->problem, sizeof(run->problem), "cannot use client address %s",
+			 op_log_esc(esc, sizeof(esc), ip));
 	} else {
 		SPF_request_query_mailfrom(req, &resp);
 		out->result = resp ? spf_map(SPF_response_result(resp), run) : OP_SPF_TEMPERROR;

@@ -237,6 +237,7 @@ void op_spf_external(struct op_ctx *ctx, struct op_spf_engine *engine, bool deci
 	bool null = m->mail_from[0] == '\0';
 	const char *dom = null ? helo : m->mail_domain;
 	struct op_spf_outcome o, h;
+	char ipesc[160]; /* the MTA's {client_addr}, escaped for the log */
 
 	skip = op_spf_skip_reason(ctx->cfg, m);
 	if (skip != NULL) {
@@ -259,13 +260,14 @@ void op_spf_external(struct op_ctx *ctx, struct op_spf_engine *engine, bool deci
 	}
 	if (decide)
 		op_spf_verdict(v, ctx->cfg->spf_on, o.result, dom, ip, o.explanation, o.problem);
+	op_log_esc(ipesc, sizeof(ipesc), ip);
 	op_msg_summary(
 	    m, ctx->modidx, "spf=%s identity=%s domain=%.80s ip=%s terms=%u voids=%u%s%.100s%s",
-	    op_spf_result_name(o.result), null ? "helo" : "mailfrom", dom, ip, o.terms, o.voids,
+	    op_spf_result_name(o.result), null ? "helo" : "mailfrom", dom, ipesc, o.terms, o.voids,
 	    o.problem[0] ? " problem=\"" : "", o.problem, o.problem[0] ? "\"" : "");
 	if (o.result == OP_SPF_TEMPERROR || o.result == OP_SPF_PERMERROR)
 		op_log_notice("%s: spf: %s for %.100s from %s: %s", m->queue_id,
-			      op_spf_result_name(o.result), dom, ip, o.problem);
+			      op_spf_result_name(o.result), dom, ipesc, o.problem);
 }
 
 /* op_spf_outbound(): does the sender's domain authorize each egress address? */
