@@ -555,7 +555,10 @@ in_ns() {
 }
 
 # e2e_nsd_conf DIR ZONEDIR: print an nsd.conf serving every ZONEDIR/NAME.zone
-# as zone NAME on 127.0.0.1:53, with all state files under DIR.
+# as zone NAME on 127.0.0.1:53, with all state files under DIR. Response
+# rate limiting is off: every query comes from 127.0.0.1, and at Debian's
+# default (200 answers a second per source) a stream of a few hundred
+# messages gets answers dropped, i.e. 5 s resolver retries and temperrors.
 e2e_nsd_conf() {
 	local dir=$1 zdir=$2 z name
 	cat <<EOF
@@ -574,6 +577,7 @@ server:
 	server-count: 1
 	verbosity: 1
 	hide-version: yes
+	rrl-ratelimit: 0
 remote-control:
 	control-enable: no
 EOF
