@@ -10,6 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <arpa/nameser.h>
+#include <netinet/in.h>
+#include <resolv.h>
+
 #include <opendkim/dkim.h>
 
 #include "outpost/buf.h"
@@ -37,6 +41,87 @@ static const char *const names[OP_DKIMV__COUNT] = {
 const char *op_dkimv_result_name(enum op_dkimv_result r)
 {
 	return (r >= 0 && r < OP_DKIMV__COUNT) ? names[r] : "permerror";
+}
+
+/* ---- key lookups ----------------------------------------------------------
+ * libopendkim's own resolver in Debian 12 (2.11.0~beta2) runs res_nquery()
+ * on one res_state that every thread shares, without a lock: with several
+ * verifications at once an answer goes to the wrong thread, and a lookup
+ * fails at once or waits for the resolver's retry (5 s), i.e. a spurious
+ * dkim=temperror (seen by t-fault-dns-stopped-mid-stream: about 2 in 100
+ * messages, 4 SMTP sessions).  These hooks give each query a resolver
+ * state of its own; like the library's, they are synchronous, the answer
+ * is there when dkimv_query_start() returns, and the library parses it
+ * (so NXDOMAIN is "no key", not a lookup failure). */
+
+struct dkimv_answer {
+	size_t len;
+};
+
+static int dkimv_query_start(void *srv, int type, unsigned char *query, unsigned char *buf,
+			     size_t buflen, void **qh)
+{
+	struct __res_state rs;
+	unsigned char q[NS_PACKETSZ];
+	struct dkimv_answer *a;
+	int n, len = -1;
+
+	(void)srv;
+	memset(&rs, 0, sizeof(rs));
+	if (res_ninit(&rs) != 0)
+		return DKIM_DNS_ERROR;
+	n = res_nmkquery(&rs, ns_o_query, (const char *)query, ns_c_in, type, NULL, 0, NULL, q,
+			 sizeof(q));
+	if (n > 0)
+		len = res_nsend(&rs, q, n, buf, buflen > 65535 ? 65535 : (int)buflen);
+	res_nclose(&rs);
+	if (len < 0 || (a = malloc(sizeof(*a))) == NULL)
+		return DKIM_DNS_ERROR;
+	a->len = (size_t)len;
+	*qh = a;
+	return DKIM_DNS_SUCCESS;
+}
+
+static int dkimv_query_wait(void *srv, void *qh, struct timeval *to, size_t *bytes, int *error,
+			    int *dnssec)
+{
+	(void)srv, (void)to;
+	if (bytes != NULL)
+		*bytes = ((struct dkimv_answer *)qh)->len;
+	if (error != NULL)
+		*error = 0;
+	if (dnssec != NULL)
+		*dnssec = DKIM_DNSSEC_UNKNOWN;
+	return DKIM_DNS_SUCCESS;
+}
+
+/* The library calls this to free the handle once it has the answer. */
+static int dkimv_query_cancel(void *srv, void *qh)
+{
+	(void)srv;
+	free(qh);
+	return 0;
+}
+
+static int dkimv_dns_init(void **srv)
+{
+	(void)srv;
+	return 0;
+}
+
+static void dkimv_dns_close(void *srv)
+{
+	(void)srv;
+}
+
+static void dkimv_use_own_resolver(struct op_dkimv_lib *l)
+{
+	dkim_dns_set_init(l->lib, dkimv_dns_init);
+	dkim_dns_set_close(l->lib, dkimv_dns_close);
+	dkim_dns_set_query_service(l->lib, l); /* not NULL: the library's init is not run */
+	dkim_dns_set_query_start(l->lib, dkimv_query_start);
+	dkim_dns_set_query_waitreply(l->lib, dkimv_query_wait);
+	dkim_dns_set_query_cancel(l->lib, dkimv_query_cancel);
 }
 
 int op_dkimv_lib_new(long timeout_s, const char *keyfile, struct op_dkimv_lib **lib_r,
@@ -68,6 +153,8 @@ int op_dkimv_lib_new(long timeout_s, const char *keyfile, struct op_dkimv_lib **
 			op_dkimv_lib_free(lib_r);
 			return (*err_r = "libopendkim refused the key file"), -1;
 		}
+	} else {
+		dkimv_use_own_resolver(l);
 	}
 	return 0;
 }
