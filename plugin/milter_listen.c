@@ -91,12 +91,7 @@ static int open_unix(const char *spec, const char *path, int backlog, char *err,
 			 strerror(errno));
 		return -1;
 	}
-	/* Bound and listening under a temporary name first, then renamed:
-	 * whoever waits for the path never finds a socket that refuses. */
-	if ((size_t)snprintf(sun.sun_path, sizeof(sun.sun_path), "%s.%ld", path, (long)getpid()) >=
-	    sizeof(sun.sun_path))
-		memcpy(sun.sun_path, path, strlen(path) + 1);
-	(void)unlink(sun.sun_path);
+	memcpy(sun.sun_path, path, strlen(path) + 1);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		snprintf(err, errsize, "%s: socket: %s", spec, strerror(errno));
@@ -105,11 +100,8 @@ static int open_unix(const char *spec, const char *path, int backlog, char *err,
 	old = umask(0177); /* the socket is born private; chmod widens it */
 	r = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
 	umask(old);
-	if (r < 0 || listen(fd, backlog) < 0 ||
-	    (strcmp(sun.sun_path, path) != 0 && rename(sun.sun_path, path) < 0)) {
+	if (r < 0 || listen(fd, backlog) < 0) {
 		snprintf(err, errsize, "%s: cannot open the socket: %s", spec, strerror(errno));
-		if (r == 0)
-			(void)unlink(sun.sun_path);
 		close(fd);
 		return -1;
 	}

@@ -18,6 +18,11 @@ MILTERCLIENT=${MILTERCLIENT:-$top_builddir/tests/proto/milterclient}
 dir=
 pid=
 
+# proto_listening: whether outpost listens on $dir/outpost.sock.
+proto_listening() {
+	[ -S "$dir/outpost.sock" ] && [ -n "$(ss -Hlx "src $dir/outpost.sock" 2>/dev/null)" ]
+}
+
 proto_start() {
 	local name=$1 conf_src=$srcdir/tests/proto/conf/$1.conf f i=0
 	[ -f "$conf_src" ] || { echo "FAIL: no config $conf_src"; return 1; }
@@ -37,8 +42,10 @@ proto_start() {
 	mkdir "$dir/signed"
 	"$OUTPOST" -f -c "$dir/outpost.conf" 2>"$dir/outpost.log" &
 	pid=$!
-	while [ ! -S "$dir/outpost.sock" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
-	[ -S "$dir/outpost.sock" ] && return 0
+	# Listening, not only there: between bind() and listen() the socket
+	# file exists and refuses connections.
+	while ! proto_listening && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+	proto_listening && return 0
 	echo "FAIL: outpost did not open $dir/outpost.sock; its log:"
 	cat "$dir/outpost.log"
 	return 1
