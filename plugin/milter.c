@@ -33,7 +33,8 @@
 #include "outpost/pipeline.h"
 #include "outpost/pool.h"
 
-extern unsigned op_session_msgs_inflight, op_session_conns_inflight;
+/* Refused recipients logged one by one per message; the rest are counted. */
+#define RCPT_REFUSALS_LOGGED 10
 
 /* Stage -> the SMFIP_NR_* flag that tells the MTA not to wait for a reply. */
 static const unsigned long nr_flag[OP_STAGE__COUNT] = {
@@ -111,9 +112,11 @@ static unsigned long milter_steps(const struct op_config *cfg, unsigned long off
 
 	if (listen != 0) {
 		/* The milter layer itself needs connect (classification), MAIL
-		 * (the message, its limits), and headers whenever a module reads
+		 * (the message, its limits), RCPT (limits.max_recipients, the
+		 * recipients of the event), and headers whenever a module reads
 		 * them at EOH or EOM. */
-		listen |= OP_STAGE_BIT(OP_STAGE_CONNECT) | OP_STAGE_BIT(OP_STAGE_MAIL);
+		listen |= OP_STAGE_BIT(OP_STAGE_CONNECT) | OP_STAGE_BIT(OP_STAGE_MAIL) |
+			  OP_STAGE_BIT(OP_STAGE_RCPT);
 		if (listen & (OP_STAGE_BIT(OP_STAGE_EOH) | OP_STAGE_BIT(OP_STAGE_EOM)))
 			listen |= OP_STAGE_BIT(OP_STAGE_HEADER);
 		reply |= OP_STAGE_BIT(OP_STAGE_MAIL) | OP_STAGE_BIT(OP_STAGE_RCPT);
@@ -360,12 +363,18 @@ static int cb_envrcpt(struct op_mctx *ctx, char **argv)
 		op_verdict_error(&v, c->msg->cfg, OP_ERR_RESOURCE, "3.0", "out of memory");
 	if (v.action == OP_ACT_ACCEPT || v.action == OP_ACT_DISCARD)
 		return finish(ctx, c, OP_STAGE_RCPT, &v, "rcpt");
-	if (v.action != OP_ACT_CONTINUE) {
+	/* One line for each of the first refused recipients of a message;
+	 * the others are only counted (the summary line says how many). */
+	if (v.action != OP_ACT_CONTINUE && c->msg->rcpts_refused++ < RCPT_REFUSALS_LOGGED) {
 		char esc[300];
 
-		op_log_info("%s: rcpt=<%s> %s: %s", c->msg->queue_id,
+		op_log_info("%s: rcpt=<%s> %s: %s%s", c->msg->queue_id,
 			    op_log_esc(esc, sizeof(esc), oc.rcpt ? oc.rcpt : ""),
-			    op_action_name(v.action), v.reason);
+			    op_action_name(v.action), v.reason,
+			    c->msg->rcpts_refused == RCPT_REFUSALS_LOGGED
+				? " (further refused recipients of this message are counted, "
+				  "not logged)"
+				: "");
 	}
 	/* A refused recipient does not end the transaction. */
 	return milter_status(ctx, c, OP_STAGE_RCPT, &v);

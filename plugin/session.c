@@ -109,7 +109,10 @@ static void summary_fields(const struct op_msg *m, const char *how, struct op_bu
 	}
 	op_buf_puts(b, " from=<");
 	op_buf_put_escaped(b, m->mail_from, strlen(m->mail_from));
-	op_buf_printf(b, "> rcpts=%zu class=%s", m->nrcpts, op_class_name(m->class));
+	op_buf_printf(b, "> rcpts=%zu", m->nrcpts);
+	if (m->rcpts_refused > 0)
+		op_buf_printf(b, " rcpts_refused=%zu", m->rcpts_refused);
+	op_buf_printf(b, " class=%s", op_class_name(m->class));
 	if (m->auth_authen) {
 		op_buf_puts(b, " login=\"");
 		op_buf_put_escaped(b, m->auth_authen, strlen(m->auth_authen));

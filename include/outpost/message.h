@@ -104,6 +104,7 @@ struct op_msg {
 
 	char **rcpts; /* accepted recipients, pool strings */
 	size_t nrcpts, rcpt_cap;
+	size_t rcpts_refused; /* recipients refused at RCPT */
 
 	struct op_header *hdrs; /* received headers, in order */
 	size_t nhdrs, hdr_cap;
