@@ -278,6 +278,55 @@ static void test_timeout(void **state)
 	op_spf_zone_free(&z);
 }
 
+/* An explanation that libspf2 1.2.10 compiles past its 511-byte stack
+ * buffer (CVE-2023-42118): 127 macros fill 508 bytes, and the room left
+ * for the literal after them underflows.  The check must end in fail
+ * without that explanation (not in "stack smashing detected"); a short
+ * explanation with macros still comes through. */
+static void test_exp_overflow(void **state)
+{
+	static const struct op_spf_limits lim = {10, 2, 10, 5000};
+	static const struct {
+		const char *label;
+		int macros, literal; /* "%{d}" times macros, then "A" times literal */
+		const char *want;	/* the explanation */
+	} rows[] = {
+		{"127 macros, 10 bytes of text", 127, 10, ""},
+		{"127 macros, 1000 bytes of text", 127, 1000, ""},
+		{"200 macros", 200, 0, ""},
+		{"2 macros", 2, 3, "example.orgexample.orgAAA"},
+	};
+	struct op_buf exp;
+
+	(void)state;
+	op_buf_init(&exp, 8192);
+	for (size_t i = 0; i < NROWS(rows); i++) {
+		struct op_spf_zone *z;
+		struct op_spf_engine *e;
+		struct op_spf_outcome o;
+		const char *err;
+
+		op_buf_reset(&exp);
+		for (int k = 0; k < rows[i].macros; k++)
+			op_buf_puts(&exp, "%{d}");
+		for (int k = 0; k < rows[i].literal; k++)
+			op_buf_putc(&exp, 'A');
+		WANT_INT(rows[i].label, op_spf_zone_new(&z, &err), 0);
+		WANT_INT(rows[i].label,
+			 op_spf_zone_add(z, "example.org", "TXT", "v=spf1 -all exp=why.example.org", &err),
+			 0);
+		WANT_INT(rows[i].label, op_spf_zone_add(z, "why.example.org", "TXT", op_buf_str(&exp), &err),
+			 0);
+		WANT_INT(rows[i].label, op_spf_engine_new(&lim, z, &e, &err), 0);
+		op_spf_check(e, "192.0.2.7", "a@example.org", "h.example.net", false, &o);
+		WANT_STR(rows[i].label, op_spf_result_name(o.result), "fail");
+		WANT_STR(rows[i].label, o.explanation, rows[i].want);
+		op_spf_engine_free(&e);
+		op_spf_zone_free(&z);
+	}
+	op_buf_free(&exp);
+}
+
 /* ---- policy ------------------------------------------------------------- */
 
 static const struct {
@@ -350,6 +399,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_grammar),  cmocka_unit_test(test_normalize),
 		cmocka_unit_test(test_engine),   cmocka_unit_test(test_timeout),
+		cmocka_unit_test(test_exp_overflow),
 		cmocka_unit_test(test_verdict),  cmocka_unit_test(test_texts),
 	};
 
