@@ -530,3 +530,104 @@ int op_spf_record_normalize(const char *rec, bool v6, struct op_buf *out, unsign
 	*nmech_r = nmech;
 	return rc;
 }
+
+/* ---- macro right-hand counts for libspf2 ------------------------------ */
+
+/* A count at least this large keeps every label of any value we cannot
+ * see: a name of at most 253 octets has at most 127 dot-separated labels.
+ * It is also the largest count libspf2 accepts. */
+#define RHS_MAX 128
+
+/* The count libspf2 must be given for "%{X<n>[r]<delims>}" of val so that
+ * it keeps what RFC 7208 7.3 keeps, or 0 for no count (every label).
+ * RFC 7208 splits val at delims ("." when none), reverses with r and keeps
+ * the n rightmost labels, joined by ".".  libspf2 joins the same way but
+ * then counts every "." of the joined text, including the '.' octets of
+ * val when '.' is not a delimiter, and when n is not below that number
+ * it drops the first octet instead of keeping all.  So: no count when the
+ * n labels are all of them, else n plus the '.' octets inside the kept
+ * labels. */
+static unsigned long rhs_for(const char *val, const char *delims, size_t nd, bool rev,
+			     unsigned long n)
+{
+	unsigned long labels = 1, k = 0, inner = 0;
+	bool dot_delim;
+
+	if (nd == 0) {
+		delims = ".";
+		nd = 1;
+	}
+	dot_delim = memchr(delims, '.', nd) != NULL;
+	for (const char *p = val; *p; p++)
+		labels += memchr(delims, *p, nd) != NULL;
+	if (n >= labels)
+		return 0;
+	/* kept: the last n labels, or with r the first n (reversed) */
+	for (const char *p = val; *p; p++) {
+		bool kept = rev ? k < n : k >= labels - n;
+
+		if (memchr(delims, *p, nd) != NULL)
+			k++;
+		else if (*p == '.' && !dot_delim && kept)
+			inner++;
+	}
+	return n + inner;
+}
+
+/* Append the macro "%{...}" at s (len bytes, braces included) with its
+ * count rewritten for val (NULL: not known). */
+static int macro_counts_one(const char *s, size_t len, const char *val, struct op_buf *out)
+{
+	const char *p = s + 3, *end = s + len - 1, *digits = p;
+	unsigned long n = 0, rhs;
+	bool rev = false;
+
+	while (p < end && is_digit(*p)) {
+		if (n < 100000)
+			n = n * 10 + (unsigned long)(*p - '0');
+		p++;
+	}
+	/* No count, or 0 (RFC 7208 7.3 wants nonzero: libspf2 refuses it). */
+	if (p == digits || n == 0)
+		return op_buf_append(out, s, len);
+	if (p < end && (*p == 'r' || *p == 'R')) {
+		rev = true;
+		p++;
+	}
+	if (val != NULL)
+		rhs = rhs_for(val, p, (size_t)(end - p), rev, n);
+	else
+		rhs = n >= RHS_MAX ? 0 : n;
+	if (op_buf_append(out, s, 3) < 0 || (rhs > 0 && op_buf_printf(out, "%lu", rhs) < 0) ||
+	    (rev && op_buf_putc(out, 'r') < 0))
+		return -1;
+	return op_buf_append(out, p, (size_t)(end - p) + 1);
+}
+
+int op_spf_macro_counts(const char *s, const struct op_spf_macro_vals *mv, struct op_buf *out)
+{
+	while (*s) {
+		size_t n = strcspn(s, "%");
+		const char *close;
+
+		if (n > 0 && op_buf_append(out, s, n) < 0)
+			return -1;
+		s += n;
+		if (*s == '\0')
+			break;
+		close = s[1] == '{' && is_alpha(s[2]) ? strchr(s, '}') : NULL;
+		if (close == NULL) {
+			/* "%%", "%_", "%-" (or a lone '%'): as they are */
+			n = s[1] != '\0' ? 2 : 1;
+			if (op_buf_append(out, s, n) < 0)
+				return -1;
+			s += n;
+			continue;
+		}
+		if (macro_counts_one(s, (size_t)(close - s) + 1,
+				     mv->val[tolower((unsigned char)s[2]) - 'a'], out) < 0)
+			return -1;
+		s = close + 1;
+	}
+	return 0;
+}

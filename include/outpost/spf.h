@@ -119,6 +119,24 @@ bool op_spf_record_valid(const char *record, const char **why_r);
  * included); 0, or -1 when out is full. */
 int op_spf_record_normalize(const char *record, bool v6, struct op_buf *out, unsigned *nmech_r);
 
+/* What each macro letter expands to in one check (RFC 7208 7.2), by
+ * letter: val['d' - 'a'] is the current domain...; NULL when not known
+ * (p before libspf2 has looked it up). */
+struct op_spf_macro_vals {
+	const char *val[26];
+};
+
+/* Copy s (a record that op_spf_record_normalize() wrote, or an
+ * explanation text that op_spf_macro_string_valid() accepted) to out with
+ * each macro's right-hand count rewritten so that libspf2 1.2.10 keeps the
+ * labels RFC 7208 7.3 keeps: no count when the count is at least the
+ * value's number of labels (libspf2 drops the first octet there, and
+ * refuses counts over 128), else the count of '.' libspf2 will see.  A
+ * letter whose value is not known keeps its count, or loses it when that
+ * is 128 or more.  "r" is written in lower case (libspf2 reads "R" as a
+ * delimiter).  0, or -1 when out is full. */
+int op_spf_macro_counts(const char *s, const struct op_spf_macro_vals *mv, struct op_buf *out);
+
 /* True when an explanation text (exp= TXT) is a valid macro-string. */
 bool op_spf_macro_string_valid(const char *s, bool exp);
 

@@ -72,6 +72,25 @@ static char *unesc(char *w)
 	return w;
 }
 
+/* The macro count rewrite of s, with every value txt itself (any text
+ * at all) or unknown; a valid record must stay valid. */
+static void check_counts(const char *s, const char *txt, bool valid)
+{
+	struct op_spf_macro_vals mv;
+	const char *why = NULL;
+	struct op_buf b;
+
+	for (int known = 0; known < 2; known++) {
+		for (int c = 0; c < 26; c++)
+			mv.val[c] = known ? txt : NULL;
+		op_buf_init(&b, 8192);
+		if (op_spf_macro_counts(s, &mv, &b) == 0 && valid)
+			FUZZ_CHECK(op_spf_record_valid(op_buf_str(&b), &why),
+				   "macro counts rewrote a valid record into an invalid one");
+		op_buf_free(&b);
+	}
+}
+
 static void check_grammar(const char *txt)
 {
 	const char *why = NULL;
@@ -82,13 +101,16 @@ static void check_grammar(const char *txt)
 	op_spf_macro_string_valid(txt, false);
 	if (!op_spf_record_valid(txt, &why)) {
 		FUZZ_CHECK(why != NULL && why[0] != '\0', "record refused without a reason");
+		check_counts(txt, txt, false);
 		return;
 	}
 	for (int v6 = 0; v6 < 2; v6++) {
 		op_buf_init(&b, 8192);
-		if (op_spf_record_normalize(txt, v6, &b, &nmech) == 0)
+		if (op_spf_record_normalize(txt, v6, &b, &nmech) == 0) {
 			FUZZ_CHECK(op_spf_record_valid(op_buf_str(&b), &why),
 				   "a valid record rewritten into an invalid one");
+			check_counts(op_buf_str(&b), txt, true);
+		}
 		op_buf_free(&b);
 	}
 }

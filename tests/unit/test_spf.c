@@ -103,6 +103,71 @@ static void test_normalize(void **state)
 	}
 }
 
+/* ---- macro counts for libspf2 ------------------------------------------ */
+
+/* The rewrite alone, for sender strong-bad@x.example.test from 192.0.2.5
+ * (p not known).  libspf2 1.2.10 drops a value's first octet when the
+ * count is at least its number of labels and refuses counts over 128. */
+static const struct {
+	const char *in, *want;
+} counts_rows[] = {
+	{"%{d2}.%{d3}.%{d4}", "%{d2}.%{d}.%{d}"},
+	{"%{d1}", "%{d1}"},
+	{"%{d2r}.%{d3r}", "%{d2r}.%{dr}"},
+	{"%{i4r}.%{i5}.%{ir}.%{i3}", "%{ir}.%{i}.%{ir}.%{i3}"},
+	{"%{d129}.%{d99999999999999999999}", "%{d}.%{d}"},
+	{"%{l1r-}.%{l2-}.%{l2r-}", "%{l1r-}.%{l-}.%{lr-}"},
+	{"%{l1}", "%{l}"},			   /* "strong-bad": one label for "." */
+	{"%{s2}.%{s3}", "%{s2}.%{s}"},		   /* a '.' less than labels */
+	{"%{v2-}.%{v1}", "%{v-}.%{v}"},		   /* "in-addr" */
+	{"%{h2}.%{o3R}", "%{h2}.%{or}"},	   /* "R": libspf2 reads only 'r' */
+	{"%{p2}.%{p128}.%{p500r}", "%{p2}.%{p}.%{pr}"}, /* p not known */
+	{"%{d0}.%{d}", "%{d0}.%{d}"},		   /* 0: libspf2 refuses it, as RFC */
+	{"%%{d3}%_%-%{D3}", "%%{d3}%_%-%{D}"},	   /* "%%" is no macro */
+	{"v=spf1 exists:%{d2}.%{ir}.e.test -all exp=%{d5}.e.test",
+	 "v=spf1 exists:%{d2}.%{ir}.e.test -all exp=%{d}.e.test"},
+};
+
+/* A local part holding '.' split at '-': RFC 7208 keeps whole labels,
+ * libspf2 counts every '.' of the joined value. */
+static const struct {
+	const char *in, *want;
+} counts_dot_rows[] = {
+	{"%{l1-}", "%{l1-}"},	/* "c" */
+	{"%{l2-}", "%{l-}"},	/* "a.b.c" */
+	{"%{l1r-}", "%{l2r-}"}, /* "a.b" */
+	{"%{l2r-}", "%{lr-}"},	/* "c.a.b" */
+};
+
+static void test_macro_counts(void **state)
+{
+	struct op_spf_macro_vals mv;
+	struct op_buf b;
+
+	(void)state;
+	memset(&mv, 0, sizeof(mv));
+	mv.val['d' - 'a'] = "x.example.test";
+	mv.val['s' - 'a'] = "strong-bad@x.example.test";
+	mv.val['l' - 'a'] = "strong-bad";
+	mv.val['o' - 'a'] = "x.example.test";
+	mv.val['h' - 'a'] = "mail.example.test";
+	mv.val['i' - 'a'] = "192.0.2.5";
+	mv.val['v' - 'a'] = "in-addr";
+	op_buf_init(&b, 4096);
+	for (size_t i = 0; i < NROWS(counts_rows); i++) {
+		op_buf_reset(&b);
+		WANT_INT(counts_rows[i].in, op_spf_macro_counts(counts_rows[i].in, &mv, &b), 0);
+		WANT_STR(counts_rows[i].in, op_buf_str(&b), counts_rows[i].want);
+	}
+	mv.val['l' - 'a'] = "a.b-c";
+	for (size_t i = 0; i < NROWS(counts_dot_rows); i++) {
+		op_buf_reset(&b);
+		WANT_INT(counts_dot_rows[i].in, op_spf_macro_counts(counts_dot_rows[i].in, &mv, &b), 0);
+		WANT_STR(counts_dot_rows[i].in, op_buf_str(&b), counts_dot_rows[i].want);
+	}
+	op_buf_free(&b);
+}
+
 /* ---- the engine over a zone ------------------------------------------- */
 
 /* Each row: records "NAME TYPE DATA" (TYPE TIMEOUT: queries time out),
@@ -400,6 +465,7 @@ int main(void)
 		cmocka_unit_test(test_grammar),  cmocka_unit_test(test_normalize),
 		cmocka_unit_test(test_engine),   cmocka_unit_test(test_timeout),
 		cmocka_unit_test(test_exp_overflow),
+		cmocka_unit_test(test_macro_counts),
 		cmocka_unit_test(test_verdict),  cmocka_unit_test(test_texts),
 	};
 
