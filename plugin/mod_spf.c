@@ -14,6 +14,10 @@
  *     (spf_syntax.c) before libspf2 compiles it;
  *   - it fetches explanations (get_exp hook) without counting them, and
  *     drops an explanation that is not exactly one valid macro-string;
+ *   - it rewrites the macros' right-hand counts of records and
+ *     explanations, knowing what each letter expands to in this check,
+ *     into counts libspf2 truncates as RFC 7208 7.3 says (its own loop
+ *     drops the first octet when a count covers all labels);
  *   - it refuses more than 10 MX names and ignores PTR names past 10;
  *   - it stops the check with temperror when spf.timeout has passed.
  * Per-check state lives in a thread-local run, so one libspf2 server and
@@ -390,6 +394,66 @@ static SPF_errcode_t get_fail(SPF_response_t *resp, SPF_result_t r, SPF_errcode_
 	return e;
 }
 
+/* The macro values of req (RFC 7208 7.2), for op_spf_macro_counts(), with
+ * the room for the ones built here. */
+struct macro_vals {
+	struct op_spf_macro_vals mv;
+	char ip[INET6_ADDRSTRLEN];
+	char nibbles[64];
+};
+
+#define MV(m, c) ((m)->mv.val[(c) - 'a'])
+
+/* Fill m from req as libspf2's SPF_record_expand_data() will expand it:
+ * i of an IPv6 client is its 32 nibbles, t only ever digits (one label
+ * whatever the delimiters).  XXX: p stays unknown until libspf2 has
+ * looked it up (a %{p} before in the same check): finding it here would
+ * cost DNS lookups for a term that may never be reached; a count of 128
+ * or more still goes, a count from the value's number of labels to 127
+ * still loses libspf2 the name's first octet. */
+static void macro_vals(SPF_request_t *req, struct macro_vals *m)
+{
+	bool v6 = req->client_ver == AF_INET6;
+
+	memset(m, 0, sizeof(*m));
+	MV(m, 'd') = req->cur_dom;
+	MV(m, 's') = req->env_from;
+	MV(m, 'l') = req->env_from_lp;
+	MV(m, 'o') = req->env_from_dp;
+	MV(m, 'h') = req->helo_dom;
+	MV(m, 'p') = req->client_dom;
+	MV(m, 'v') = v6 ? "ip6" : "in-addr";
+	MV(m, 't') = "0";
+	MV(m, 'r') = SPF_request_get_rec_dom(req);
+	if (inet_ntop(v6 ? AF_INET6 : AF_INET, v6 ? (void *)&req->ipv6 : (void *)&req->ipv4, m->ip,
+		      sizeof(m->ip)) == NULL)
+		return;
+	MV(m, 'c') = m->ip;
+	MV(m, 'i') = m->ip;
+	if (!v6)
+		return;
+	for (size_t k = 0; k < 16; k++) {
+		static const char hex[] = "0123456789abcdef";
+
+		m->nibbles[4 * k] = hex[req->ipv6.s6_addr[k] >> 4];
+		m->nibbles[4 * k + 1] = '.';
+		m->nibbles[4 * k + 2] = hex[req->ipv6.s6_addr[k] & 0xf];
+		m->nibbles[4 * k + 3] = '.';
+	}
+	m->nibbles[63] = '\0';
+	MV(m, 'i') = m->nibbles;
+}
+
+/* Append text to out with its macros' counts rewritten for req (see
+ * op_spf_macro_counts()). */
+static int macro_fix(SPF_request_t *req, const char *text, struct op_buf *out)
+{
+	struct macro_vals m;
+
+	macro_vals(req, &m);
+	return op_spf_macro_counts(text, &m.mv, out);
+}
+
 /* libspf2's get_spf hook: fetch, select, check and compile the record of
  * req->cur_dom.  The first call of a check is the checked domain; later
  * ones are include and redirect terms, counted as such. */
@@ -401,7 +465,7 @@ static SPF_errcode_t layer_get_spf(SPF_server_t *srv, SPF_request_t *req, SPF_re
 	SPF_dns_server_t *below = srv->resolver->layer_below;
 	SPF_dns_rr_t *rr;
 	SPF_errcode_t err;
-	struct op_buf norm;
+	struct op_buf norm, fixed;
 	unsigned nmech = 0;
 	int idx = 0, n;
 
@@ -452,8 +516,17 @@ static SPF_errcode_t layer_get_spf(SPF_server_t *srv, SPF_request_t *req, SPF_re
 		return get_fail(resp, SPF_RESULT_PERMERROR, SPF_E_BIG_STRING);
 	}
 	rr_free(rr);
-	err = SPF_record_compile(srv, resp, recp, op_buf_str(&norm));
+	/* libspf2 mistruncates some macros: hand it counts that it gets right. */
+	op_buf_init(&fixed, 4096);
+	if (macro_fix(req, op_buf_str(&norm), &fixed) < 0) {
+		snprintf(run->problem, sizeof(run->problem), "SPF record of %.100s too long", dom);
+		op_buf_free(&norm);
+		op_buf_free(&fixed);
+		return get_fail(resp, SPF_RESULT_PERMERROR, SPF_E_BIG_STRING);
+	}
 	op_buf_free(&norm);
+	err = SPF_record_compile(srv, resp, recp, op_buf_str(&fixed));
+	op_buf_free(&fixed);
 	if (err != SPF_E_SUCCESS) {
 		snprintf(run->problem, sizeof(run->problem), "SPF record of %.100s: %s", dom,
 			 SPF_strerror(err));
@@ -519,16 +592,22 @@ static SPF_errcode_t exp_expand(SPF_server_t *srv, const char *text, char **bufp
 	SPF_response_t *tmp;
 	SPF_macro_t *mac = NULL;
 	SPF_errcode_t err;
-	struct op_buf esc;
+	struct op_buf fixed, esc;
 
 	if (run == NULL || run->req == NULL || !op_spf_macro_string_valid(text, true))
 		return SPF_E_NOT_SPF;
+	op_buf_init(&fixed, 4096);
+	if (macro_fix(run->req, text, &fixed) < 0) {
+		op_buf_free(&fixed);
+		return SPF_E_BIG_MOD;
+	}
 	/* libspf2's macro parser takes a space for a '%' (its records never
 	 * hold one inside a term); an explanation's spaces go in as "%_". */
 	op_buf_init(&esc, 4096);
-	for (const char *p = text; *p; p++)
+	for (const char *p = op_buf_str(&fixed); *p; p++)
 		if ((*p == ' ' ? op_buf_puts(&esc, "%_") : op_buf_putc(&esc, *p)) < 0)
 			break;
+	op_buf_free(&fixed);
 	if (exp_compiled_size(op_buf_str(&esc)) > EXP_COMPILED_MAX) {
 		op_buf_free(&esc);
 		return SPF_E_BIG_MOD;

@@ -168,6 +168,90 @@ static void test_macro_counts(void **state)
 	op_buf_free(&b);
 }
 
+/* The same macros through libspf2, as RFC 7208 7.3 expands them (pyspf's
+ * expand() agrees, nibbles in lower case): once in an explanation (the
+ * text itself comes back), once in a record ("exists:MACRO.ok.example.test",
+ * which only the right name answers: pass, else fail). */
+static const struct {
+	const char *ip, *sender, *macro, *want;
+} expand_rows[] = {
+	{"192.0.2.5", "strong-bad@example.com", "%{d2}", "example.com"},
+	{"192.0.2.5", "strong-bad@x.example.test", "%{d3}", "x.example.test"},
+	{"192.0.2.5", "strong-bad@x.example.test", "%{d2}", "example.test"}, /* control */
+	{"192.0.2.5", "strong-bad@x.example.test", "%{d1}", "test"},
+	{"192.0.2.5", "strong-bad@x.example.test", "%{d2r}", "example.x"},
+	{"192.0.2.5", "strong-bad@x.example.test", "%{d3r}", "test.example.x"},
+	{"192.0.2.5", "strong-bad@x.example.test", "%{d50r}", "test.example.x"},
+	{"192.0.2.5", "strong-bad@x.example.test", "%{d129}", "x.example.test"},
+	{"192.0.2.5", "strong-bad@x.example.test", "%{i4r}", "5.2.0.192"},
+	{"192.0.2.5", "strong-bad@x.example.test", "%{i5}", "192.0.2.5"},
+	{"192.0.2.5", "strong-bad@x.example.test", "%{ir}", "5.2.0.192"},
+	{"192.0.2.5", "strong-bad@x.example.test", "%{i2r}", "0.192"}, /* control */
+	{"192.0.2.5", "strong-bad@x.example.test", "%{l1r-}", "strong"},
+	{"192.0.2.5", "strong-bad@x.example.test", "%{l2-}", "strong.bad"},
+	{"192.0.2.5", "a.b-c@x.example.test", "%{l1r-}", "a.b"},
+	{"192.0.2.5", "strong-bad@x.example.test", "%{o9}", "x.example.test"},
+	{"2001:db8::cb01", "strong-bad@x.example.test", "%{i32r}",
+	 "1.0.b.c.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2"},
+	{"2001:db8::cb01", "strong-bad@x.example.test", "%{i33}",
+	 "2.0.0.1.0.d.b.8.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.c.b.0.1"},
+	{"2001:db8::cb01", "strong-bad@x.example.test", "%{i2}", "0.1"}, /* control */
+};
+
+/* One check of expand_rows[i] over the records rec (nrec strings: NAME,
+ * TYPE, DATA of each); the outcome in *o. */
+static void expand_check(size_t i, const char *const *rec, size_t nrec, struct op_spf_outcome *o)
+{
+	static const struct op_spf_limits lim = {10, 2, 10, 5000};
+	struct op_spf_zone *z;
+	struct op_spf_engine *e;
+	const char *err;
+
+	WANT_INT(expand_rows[i].macro, op_spf_zone_new(&z, &err), 0);
+	for (size_t k = 0; k < nrec; k += 3)
+		WANT_INT(rec[k + 1], op_spf_zone_add(z, rec[k], rec[k + 1], rec[k + 2], &err), 0);
+	WANT_INT(expand_rows[i].macro, op_spf_engine_new(&lim, z, &e, &err), 0);
+	op_spf_check(e, expand_rows[i].ip, expand_rows[i].sender, "mail.example.test", false, o);
+	op_spf_engine_free(&e);
+	op_spf_zone_free(&z);
+}
+
+static void test_macro_expand(void **state)
+{
+	char rec[256], name[256], label[160];
+	int bad = 0;
+
+	(void)state;
+	for (size_t i = 0; i < NROWS(expand_rows); i++) {
+		const char *dom = strchr(expand_rows[i].sender, '@') + 1;
+		const char *x[6] = {dom, "TXT", "v=spf1 -all exp=why.example.net", "why.example.net",
+				    "TXT", expand_rows[i].macro};
+		struct op_spf_outcome o;
+
+		snprintf(label, sizeof(label), "%s from %s", expand_rows[i].macro, expand_rows[i].ip);
+		expand_check(i, x, 6, &o);
+		if (strcmp(o.explanation, expand_rows[i].want) != 0) {
+			print_error("%s in exp=\n  got:  \"%s\"\n  want: \"%s\"\n", label,
+				    o.explanation, expand_rows[i].want);
+			bad++;
+		}
+		snprintf(rec, sizeof(rec), "v=spf1 exists:%s.ok.example.test -all",
+			 expand_rows[i].macro);
+		snprintf(name, sizeof(name), "%s.ok.example.test", expand_rows[i].want);
+		x[2] = rec;
+		x[3] = name;
+		x[4] = "A";
+		x[5] = "127.0.0.2";
+		expand_check(i, x, 6, &o);
+		if (o.result != OP_SPF_PASS) {
+			print_error("%s in exists:\n  got:  %s (%s)\n  want: pass\n", label,
+				    op_spf_result_name(o.result), o.problem);
+			bad++;
+		}
+	}
+	WANT_INT("macro expansions wrong", bad, 0);
+}
+
 /* ---- the engine over a zone ------------------------------------------- */
 
 /* Each row: records "NAME TYPE DATA" (TYPE TIMEOUT: queries time out),
@@ -465,7 +549,7 @@ int main(void)
 		cmocka_unit_test(test_grammar),  cmocka_unit_test(test_normalize),
 		cmocka_unit_test(test_engine),   cmocka_unit_test(test_timeout),
 		cmocka_unit_test(test_exp_overflow),
-		cmocka_unit_test(test_macro_counts),
+		cmocka_unit_test(test_macro_counts), cmocka_unit_test(test_macro_expand),
 		cmocka_unit_test(test_verdict),  cmocka_unit_test(test_texts),
 	};
 
