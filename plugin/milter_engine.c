@@ -714,12 +714,30 @@ static size_t in_need(const struct op_mctx *ctx)
 	return (size_t)plen + 4 - ctx->inlen;
 }
 
+/* Forget the previous connection of ctx; keep its buffers. */
+static void reset(struct op_mctx *ctx)
+{
+	clear_macros(ctx, 0);
+	for (int i = 0; i <= SMFIM_LAST; i++) {
+		free(ctx->symlist[i]);
+		ctx->symlist[i] = NULL;
+	}
+	ctx->priv = NULL;
+	ctx->phase = PH_NEW;
+	ctx->renewing = false;
+	ctx->mta_actions = ctx->mta_steps = ctx->actions = ctx->steps = 0;
+	ctx->reply[0] = '\0';
+	ctx->inlen = 0;
+}
+
 int op_mctx_serve(struct op_mctx *ctx, int fd)
 {
 	struct timeval tv = {.tv_sec = ctx->timeout_ms / 1000,
 			     .tv_usec = (ctx->timeout_ms % 1000) * 1000};
 	struct op_buf out;
 	int end = 0;
+
+	reset(ctx);
 
 	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));

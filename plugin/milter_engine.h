@@ -67,7 +67,8 @@ void op_mctx_free(struct op_mctx **ctx);
 /* Serve the MTA on socket fd until it quits, goes away, times out or
  * breaks the protocol; calls close (and abort first, when a message was
  * open and the connection broke).  Does not close fd.  0 after a QUIT,
- * -1 otherwise. */
+ * -1 otherwise.  A ctx may serve one connection after another (its
+ * buffers are kept). */
 int op_mctx_serve(struct op_mctx *ctx, int fd);
 
 /* Without a socket (fuzzing): handle every complete packet of in[0..len)

@@ -39,7 +39,8 @@
 # --profile: only perf record -g of outpost (full pipeline; with
 # BENCH_PIPELINE=dkim signing only) at 2 connections, 2 KB, Ed25519, unix
 # socket, for SECONDS (default 10): the top symbols, then perf stat of its
-# system calls and context switches per message.
+# system calls and context switches per message; BENCH_PROFILE_ARGS adds
+# opbench options (e.g. "-k 1": one connection per message, as Postfix).
 #
 # Timing is reported, never judged by `make check`. Needs root (private
 # Postfix, smtp-sink as user postfix). Everything it starts is stopped by
@@ -651,8 +652,9 @@ profile() {
 	command -v perf >/dev/null || { echo "compare.sh: perf not installed" >&2; return 1; }
 	bench_outpost_conf "$E2E_T/outpost-profile.conf" "$sock" ed "${BENCH_PIPELINE:-full}"
 	start_outpost "$E2E_T/outpost-profile.conf" || return 1
+	# shellcheck disable=SC2086 # BENCH_PROFILE_ARGS: more opbench options
 	"$OPBENCH" -s "$sock" -f "$BENCH_D/text.eml" -c 2 -n "$BENCH_MAXMSGS" -t "$secs" \
-		--expect-sigs 1 --pid "$OUTPOST_PID" >"$E2E_T/runs/profile.out" 2>&1 &
+		--expect-sigs 1 --pid "$OUTPOST_PID" ${BENCH_PROFILE_ARGS:-} >"$E2E_T/runs/profile.out" 2>&1 &
 	bpid=$!
 	e2e_track "$bpid" opbench
 	sleep 1
@@ -663,8 +665,9 @@ profile() {
 	spid=$!
 	e2e_track "$spid" "perf stat"
 	sleep 0.5
+	# shellcheck disable=SC2086
 	"$OPBENCH" -s "$sock" -f "$BENCH_D/text.eml" -c 2 -n "$n" --expect-sigs 1 \
-		--pid "$OUTPOST_PID" >"$E2E_T/runs/profile-stat.out" 2>&1
+		--pid "$OUTPOST_PID" ${BENCH_PROFILE_ARGS:-} >"$E2E_T/runs/profile-stat.out" 2>&1
 	kill -INT "$spid"
 	wait "$spid" || true
 	e2e_untrack "$spid"
