@@ -17,6 +17,8 @@ keep=0
 [ "${1:-}" = --keep ] && keep=1
 
 if [ "$(id -u)" -ne 0 ]; then
+	# Not root: through sudo when there is one (keeping RUN_SKIP and the like).
+	command -v sudo >/dev/null 2>&1 && exec sudo -E "$0" "$@"
 	echo "quickstart.sh: run as root (it installs packages and starts a private Postfix)" >&2
 	exit 1
 fi

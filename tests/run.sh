@@ -27,6 +27,8 @@ set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 if [ "$(id -u)" -ne 0 ]; then
+	# Not root: through sudo when there is one (keeping RUN_SKIP and the like).
+	command -v sudo >/dev/null 2>&1 && exec sudo -E "$0" "$@"
 	echo "tests/run.sh: run as root (packages, private Postfix, network namespaces)" >&2
 	exit 1
 fi

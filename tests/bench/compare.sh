@@ -573,12 +573,20 @@ report_rate() {
 report_goals() {
 	local a r o d t u p50 p99 r2 r32 base top
 	printf '\nGoals of issue 8 (item 4), on this machine, this run:\n'
+	# The CPU goals are judged twice: on outpost signing only (what the
+	# goal names: a signed message), and on the full pipeline.
+	r=$(bench_field "${R[pipe-dkim|rsa]:-}" cpu_us_per_msg)
+	need "$r" "$RSA_SIGN_US" && a="$r <= 1.3 * $RSA_SIGN_US" || a=""
+	goal "$a" "CPU per RSA-2048 signed message <= 1.3x openssl's signature ($RSA_SIGN_US us), signing only: $(bench_fmt "$r") us = $(bench_ratio "$r" "$RSA_SIGN_US")x (2 KB, 2 conns, unix)"
 	r=$(val outpost text rsa unix 2 cpu_us_per_msg)
 	need "$r" "$RSA_SIGN_US" && a="$r <= 1.3 * $RSA_SIGN_US" || a=""
-	goal "$a" "CPU per RSA-2048 signed message <= 1.3x openssl's signature ($RSA_SIGN_US us): $(bench_fmt "$r") us = $(bench_ratio "$r" "$RSA_SIGN_US")x (full pipeline, 2 KB, 2 conns, unix; signing only: $(bench_fmt "$(bench_field "${R[pipe-dkim|rsa]:-}" cpu_us_per_msg)") us)"
+	goal "$a" "  the same, full pipeline (rate, track, event log, dkim): $(bench_fmt "$r") us = $(bench_ratio "$r" "$RSA_SIGN_US")x"
+	r=$(bench_field "${R[pipe-dkim|ed]:-}" cpu_us_per_msg)
+	need "$r" && a="$r <= 100" || a=""
+	goal "$a" "CPU per Ed25519 signed message <= 100 us, signing only: $(bench_fmt "$r") us (openssl's signature $ED_SIGN_US us)"
 	r=$(val outpost text ed unix 2 cpu_us_per_msg)
 	need "$r" && a="$r <= 100" || a=""
-	goal "$a" "CPU per Ed25519 signed message <= 100 us: $(bench_fmt "$r") us (full pipeline; signing only: $(bench_fmt "$(bench_field "${R[pipe-dkim|ed]:-}" cpu_us_per_msg)") us; openssl's signature $ED_SIGN_US us)"
+	goal "$a" "  the same, full pipeline: $(bench_fmt "$r") us"
 	for t in rsa:3 ed:6; do
 		o=$(val outpost text "${t%:*}" unix 2 rate)
 		d=$(val opendkim text "${t%:*}" unix 2 rate)
