@@ -364,7 +364,8 @@ verify_one() {
 
 # scale_run N: outpost with a refile SigningTable of N domains.
 scale_run() {
-	local n=$1 d=$E2E_T/scale-$n sock t0 r i
+	local n=$1
+	local d=$E2E_T/scale-$n sock t0 r i
 	mkdir -p "$d"
 	printf 'bench %%:ed:%s\n' "$BENCH_D/ed.pem" >"$d/KeyTable"
 	awk -v n="$n" 'BEGIN {for (i = 1; i <= n; i++) printf "*@d%06d.bench.test bench\n", i}' \
