@@ -282,12 +282,15 @@ static int include_name(const char *line, char *name, size_t size)
  * for @include (a directory: "input in flex scanner failed"), so a reload
  * naming one would end the daemon, and it blocks on a FIFO.  Every @include
  * target, at any depth, must be a regular file before libconfig reads
- * anything; a missing one is left to libconfig's own error.  dir: the
+ * anything, and no file may hold a NUL byte; a missing one is left to
+ * libconfig's own error.  dir: the
  * include directory (NULL: the working directory).  0, or -1 with
  * "FILE:LINE: why" in err. */
 static int check_includes(const char *file, const char *dir, int depth, char *err, size_t errsize)
 {
-	char line[4096], name[1024], full[4096];
+	char name[1024], full[4096], *line = NULL;
+	size_t cap = 0;
+	ssize_t len;
 	struct stat sb;
 	int lineno = 0, rc = 0;
 	FILE *f;
@@ -295,8 +298,15 @@ static int check_includes(const char *file, const char *dir, int depth, char *er
 	if (depth > INCLUDE_DEPTH_MAX || stat(file, &sb) < 0 || !S_ISREG(sb.st_mode) ||
 	    (f = fopen(file, "r")) == NULL)
 		return 0; /* libconfig says what is wrong */
-	while (rc == 0 && fgets(line, sizeof(line), f) != NULL) {
+	while (rc == 0 && (len = getline(&line, &cap, f)) >= 0) {
 		lineno++;
+		/* A NUL byte cuts an @include name short (libconfig then reads
+		 * the include directory itself, and exits): no file has one. */
+		if (memchr(line, '\0', (size_t)len) != NULL) {
+			cfg_err(err, errsize, file, lineno, "a NUL byte in the file");
+			rc = -1;
+			break;
+		}
 		if (include_name(line, name, sizeof(name)) < 0)
 			continue;
 		snprintf(full, sizeof(full), "%s%s%s", name[0] == '/' || dir == NULL ? "" : dir,
@@ -311,6 +321,7 @@ static int check_includes(const char *file, const char *dir, int depth, char *er
 			rc = check_includes(full, dir, depth + 1, err, errsize);
 		}
 	}
+	free(line);
 	fclose(f);
 	return rc;
 }
