@@ -46,6 +46,7 @@ struct op_mctx {
 	long long timeout_ms;
 	enum phase phase;
 	bool renewing;			 /* in the negotiate callback after SMFIC_QUIT_NC */
+	unsigned handled;		 /* packets handled by the last handle() */
 	uint32_t mta_actions, mta_steps; /* offered */
 	uint32_t actions, steps;	 /* negotiated */
 	char *symlist[SMFIM_LAST + 1];
@@ -621,6 +622,7 @@ static size_t handle(struct op_mctx *ctx, const unsigned char *in, size_t len, i
 	size_t used = 0;
 
 	*end = 0;
+	ctx->handled = 0;
 	while (len - used >= 5) {
 		uint32_t plen;
 
@@ -638,6 +640,7 @@ static size_t handle(struct op_mctx *ctx, const unsigned char *in, size_t len, i
 			break;
 		*end = dispatch(ctx, (char)in[used + 4], (const char *)in + used + 5, plen - 1);
 		used += 4 + (size_t)plen;
+		ctx->handled++;
 		if (*end != 0)
 			break;
 	}
@@ -736,6 +739,7 @@ int op_mctx_serve(struct op_mctx *ctx, int fd)
 			     .tv_usec = (ctx->timeout_ms % 1000) * 1000};
 	struct op_buf out;
 	int end = 0;
+	unsigned long reads = 0, writes = 0, packets = 0;
 
 	reset(ctx);
 
@@ -749,10 +753,12 @@ int op_mctx_serve(struct op_mctx *ctx, int fd)
 		ctx->out = &out;
 		used = handle(ctx, ctx->in, ctx->inlen, &end);
 		ctx->out = NULL;
+		packets += ctx->handled;
 		if (used > 0) {
 			memmove(ctx->in, ctx->in + used, ctx->inlen - used);
 			ctx->inlen -= used;
 		}
+		writes += out.len > 0;
 		if (out.len > 0 && write_all(fd, out.data, out.len) < 0) {
 			op_log_errno(LOG_WARNING, "milter: writing to the MTA");
 			end = -1;
@@ -784,7 +790,13 @@ int op_mctx_serve(struct op_mctx *ctx, int fd)
 			break;
 		}
 		ctx->inlen += (size_t)n;
+		reads++;
 	}
+	/* What the MTA's packet pattern costs: reads per packet is the
+	 * number to watch (an MTA that writes packet by packet wakes this
+	 * thread for each). */
+	op_log(LOG_DEBUG, "milter: connection done: %lu packets in %lu reads, %lu writes", packets,
+	       reads, writes);
 	op_buf_free(&out);
 	op_mctx_finish(ctx);
 	ctx->inlen = 0;
