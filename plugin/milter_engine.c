@@ -5,12 +5,9 @@
  * Wire format (both ways): a 32-bit length in network order counting the
  * command byte, the command byte, then its data; strings end in NUL.
  *
- * A connection reads what the MTA sent into one buffer, handles every
- * complete packet there in order, then writes the replies of the batch in
- * one write() before it reads again.  This never delays a reply the MTA
- * waits for: an MTA sends nothing after a command that wants a reply until
- * it has the reply, so such a command is always the last complete packet
- * of a batch.
+ * The socket side (reading batches, writing the replies of a batch
+ * together) is milter_serve.c; this file turns bytes into callbacks and
+ * replies.
  *
  * Order checks are those libmilter makes where a wrong order could reach a
  * callback with state it does not expect: nothing before negotiation, no
@@ -20,45 +17,12 @@
 #include "config.h"
 
 #include <arpa/inet.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/time.h>
-#include <unistd.h>
 
-/* Constants only: no libmilter code is linked. */
-#include <libmilter/mfapi.h>
-
-#include "milter_engine.h"
+#include "milter_engine_int.h"
 #include "outpost/log.h"
-
-/* Macro slots, one per command that may carry macros (libmilter's CI_*). */
-enum { MAC_CONNECT, MAC_HELO, MAC_MAIL, MAC_RCPT, MAC_DATA, MAC_EOM, MAC_EOH, MAC__COUNT };
-
-/* Where a connection is, for the few order checks and for abort-on-break. */
-enum phase { PH_NEW, PH_READY, PH_MESSAGE, PH_EOM };
-
-struct op_mctx {
-	const struct op_mcallbacks *cb;
-	void *priv;
-	long long timeout_ms;
-	enum phase phase;
-	bool renewing;			 /* in the negotiate callback after SMFIC_QUIT_NC */
-	unsigned handled;		 /* packets handled by the last handle() */
-	uint32_t mta_actions, mta_steps; /* offered */
-	uint32_t actions, steps;	 /* negotiated */
-	char *symlist[SMFIM_LAST + 1];
-	char *mac[MAC__COUNT]; /* copies of SMFIC_MACRO data: name NUL value NUL ... */
-	size_t maclen[MAC__COUNT];
-	char reply[512]; /* from op_mctx_setreply(), "" when none */
-	struct op_buf *out;
-	char **argv;
-	size_t argvcap;
-	unsigned char *in;
-	size_t inlen, incap;
-};
 
 struct op_mctx *op_mctx_new(const struct op_mcallbacks *cb, long long timeout_ms)
 {
@@ -71,7 +35,7 @@ struct op_mctx *op_mctx_new(const struct op_mcallbacks *cb, long long timeout_ms
 	return ctx;
 }
 
-static void clear_macros(struct op_mctx *ctx, int from)
+void op_mctx_clear_macros(struct op_mctx *ctx, int from)
 {
 	for (int i = from; i < MAC__COUNT; i++) {
 		free(ctx->mac[i]);
@@ -86,7 +50,7 @@ void op_mctx_free(struct op_mctx **ctxp)
 
 	if (ctx == NULL)
 		return;
-	clear_macros(ctx, 0);
+	op_mctx_clear_macros(ctx, 0);
 	for (int i = 0; i <= SMFIM_LAST; i++)
 		free(ctx->symlist[i]);
 	free(ctx->argv);
@@ -515,7 +479,7 @@ static int run_cb(struct op_mctx *ctx, char cmd, const char *data, size_t len)
 			st = cb->eom ? cb->eom(ctx) : SMFIS_CONTINUE;
 		} /* else the body's verdict is the message's */
 		ctx->phase = PH_READY;
-		clear_macros(ctx, MAC_MAIL);
+		op_mctx_clear_macros(ctx, MAC_MAIL);
 		break;
 	}
 	if (ctx->steps & noreply_flag(cmd)) {
@@ -545,7 +509,7 @@ static int renew(struct op_mctx *ctx)
 
 	if (ctx->cb->close)
 		ctx->cb->close(ctx);
-	clear_macros(ctx, 0);
+	op_mctx_clear_macros(ctx, 0);
 	ctx->phase = PH_READY;
 	if (ctx->cb->negotiate == NULL)
 		return 0;
@@ -599,7 +563,7 @@ static int dispatch(struct op_mctx *ctx, char cmd, const char *data, size_t len)
 		if (ctx->cb->abort)
 			ctx->cb->abort(ctx);
 		ctx->phase = PH_READY;
-		clear_macros(ctx, MAC_MAIL);
+		op_mctx_clear_macros(ctx, MAC_MAIL);
 		return 0;
 	case SMFIC_DATA:
 	case SMFIC_UNKNOWN:
@@ -615,9 +579,7 @@ static int dispatch(struct op_mctx *ctx, char cmd, const char *data, size_t len)
 	}
 }
 
-/* Handle the complete packets of in[0..len).  Bytes used; *end set to 1
- * after QUIT and -1 on a protocol error. */
-static size_t handle(struct op_mctx *ctx, const unsigned char *in, size_t len, int *end)
+size_t op_mctx_handle(struct op_mctx *ctx, const unsigned char *in, size_t len, int *end)
 {
 	size_t used = 0;
 
@@ -653,7 +615,7 @@ long op_mctx_feed(struct op_mctx *ctx, const unsigned char *in, size_t len, stru
 	size_t used;
 
 	ctx->out = out;
-	used = handle(ctx, in, len, &end);
+	used = op_mctx_handle(ctx, in, len, &end);
 	ctx->out = NULL;
 	return end != 0 ? -1 : (long)used;
 }
@@ -665,140 +627,4 @@ void op_mctx_finish(struct op_mctx *ctx)
 	if (ctx->phase != PH_NEW && ctx->cb->close)
 		ctx->cb->close(ctx);
 	ctx->phase = PH_NEW;
-}
-
-/* --- the socket --- */
-
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-/* Room for at least need more bytes in ctx->in.  0 or -1. */
-static int in_room(struct op_mctx *ctx, size_t need)
-{
-	size_t cap = ctx->incap ? ctx->incap : 64 * 1024;
-	unsigned char *p;
-
-	if (ctx->incap - ctx->inlen >= need)
-		return 0;
-	while (cap - ctx->inlen < need)
-		cap *= 2;
-	p = realloc(ctx->in, cap);
-	if (p == NULL)
-		return -1;
-	ctx->in = p;
-	ctx->incap = cap;
-	return 0;
-}
-
-/* How many more bytes the packet at the head of the buffer needs (at
- * least 1: the next read). */
-static size_t in_need(const struct op_mctx *ctx)
-{
-	uint32_t plen;
-
-	if (ctx->inlen < 4)
-		return 4096;
-	memcpy(&plen, ctx->in, 4);
-	plen = ntohl(plen);
-	if (plen - 1 > OP_MILTER_MAX_PACKET || (size_t)plen + 4 <= ctx->inlen)
-		return 4096;
-	return (size_t)plen + 4 - ctx->inlen;
-}
-
-/* Forget the previous connection of ctx; keep its buffers. */
-static void reset(struct op_mctx *ctx)
-{
-	clear_macros(ctx, 0);
-	for (int i = 0; i <= SMFIM_LAST; i++) {
-		free(ctx->symlist[i]);
-		ctx->symlist[i] = NULL;
-	}
-	ctx->priv = NULL;
-	ctx->phase = PH_NEW;
-	ctx->renewing = false;
-	ctx->mta_actions = ctx->mta_steps = ctx->actions = ctx->steps = 0;
-	ctx->reply[0] = '\0';
-	ctx->inlen = 0;
-}
-
-int op_mctx_serve(struct op_mctx *ctx, int fd)
-{
-	struct timeval tv = {.tv_sec = ctx->timeout_ms / 1000,
-			     .tv_usec = (ctx->timeout_ms % 1000) * 1000};
-	struct op_buf out;
-	int end = 0;
-	unsigned long reads = 0, writes = 0, packets = 0;
-
-	reset(ctx);
-
-	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	op_buf_init(&out, 4 * (size_t)OP_MILTER_MAX_PACKET);
-	for (;;) {
-		size_t used;
-		ssize_t n;
-
-		ctx->out = &out;
-		used = handle(ctx, ctx->in, ctx->inlen, &end);
-		ctx->out = NULL;
-		packets += ctx->handled;
-		if (used > 0) {
-			memmove(ctx->in, ctx->in + used, ctx->inlen - used);
-			ctx->inlen -= used;
-		}
-		writes += out.len > 0;
-		if (out.len > 0 && write_all(fd, out.data, out.len) < 0) {
-			op_log_errno(LOG_WARNING, "milter: writing to the MTA");
-			end = -1;
-		}
-		op_buf_reset(&out);
-		if (end != 0)
-			break;
-		if (in_room(ctx, in_need(ctx)) < 0) {
-			op_log(LOG_ERR,
-			       "milter: out of memory for a packet; closing the connection");
-			end = -1;
-			break;
-		}
-		do
-			n = read(fd, ctx->in + ctx->inlen, ctx->incap - ctx->inlen);
-		while (n < 0 && errno == EINTR);
-		if (n <= 0) {
-			if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-				op_log(LOG_NOTICE,
-				       "milter: the MTA sent nothing for %lld ms "
-				       "(milter.timeout); closing the connection",
-				       ctx->timeout_ms);
-			else if (n < 0)
-				op_log_errno(LOG_NOTICE, "milter: reading from the MTA");
-			else if (ctx->inlen > 0)
-				op_log(LOG_NOTICE, "milter: the MTA closed the connection "
-						   "in the middle of a packet");
-			end = -1;
-			break;
-		}
-		ctx->inlen += (size_t)n;
-		reads++;
-	}
-	/* What the MTA's packet pattern costs: reads per packet is the
-	 * number to watch (an MTA that writes packet by packet wakes this
-	 * thread for each). */
-	op_log(LOG_DEBUG, "milter: connection done: %lu packets in %lu reads, %lu writes", packets,
-	       reads, writes);
-	op_buf_free(&out);
-	op_mctx_finish(ctx);
-	ctx->inlen = 0;
-	return end == 1 ? 0 : -1;
 }
