@@ -87,8 +87,10 @@ struct op_module {
 	 * in the message pool. */
 	void (*msg_free)(void *msgstate);
 
-	/* Stages at which a hook may return a verdict other than CONTINUE; the
-	 * milter layer asks the MTA for no reply at the others. */
+	/* Stages at which a hook's verdict is answered at once; the milter
+	 * layer asks the MTA for no reply at the others, and a verdict other
+	 * than CONTINUE there waits for the next stage the MTA waits at (end
+	 * of message at the latest). */
 	unsigned reply_stages;
 
 	op_hook_fn hook[OP_STAGE__COUNT];
