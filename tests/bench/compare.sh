@@ -621,7 +621,7 @@ report_goals() {
 	need "$r" && a="$r <= 65536" || a=""
 	goal "$a" "VmRSS with $top domains <= 64 MB: $(bench_fmt "$(awk -v k="$r" 'BEGIN {print k / 1024}')" 1) MB"
 	need "$RATE_BPK" && a="$RATE_BPK <= 200" || a=""
-	goal "$a" "embedded rate store <= 200 bytes per key: ${RATE_BPK:--} bytes (LMDB file size / $RATE_KEYS keys)"
+	goal "$a" "embedded rate store <= 200 bytes per key: ${RATE_BPK:--} bytes (LMDB file's disk blocks / $RATE_KEYS keys)"
 	o=$(bench_field "${SCALE[$top|r]:-}" rate)
 	d=$(bench_field "${SCALE[10|r]:-}" rate)
 	need "$o" "$d" && a="$o >= 0.9 * $d" || a=""

@@ -3,14 +3,20 @@
  * interface of include/outpost/store.h) on a fake clock: one check of
  * several keys, the refused attempt that consumes nothing, holds,
  * refunds, the operator's scan/reset, reclaiming keys at rest, the file
- * kept across a close, and two processes sharing one file.
+ * kept across a close, two processes sharing one file, and a full disk
+ * (as root: a small tmpfs in a mount namespace of a child process).
  */
 #include "config.h"
 
 #include "unit.h"
 
+#include <errno.h>
+#include <sched.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -299,6 +305,79 @@ static void test_store_lmdb_is_kept_and_shared_between_processes(void **state)
 	op_store_put(&st);
 }
 
+/* The child of the full-disk test: fill a 6 MiB tmpfs with counters of
+ * a 64 MiB map.  Exit 0 when the checks failed with ENOSPC and worked
+ * again once the disk grew; 77 when it may not mount; else 1 with why on
+ * stderr.  A page of the map written without disk blocks would end it
+ * with SIGBUS instead. */
+static int full_disk_child(void)
+{
+	char mnt[128], key[64];
+	struct op_store *st;
+	struct op_store_item it;
+	struct op_store_check c = {0};
+	struct op_store_conf sc = {0};
+	const char *err = NULL;
+	long ok = 0;
+
+	snprintf(mnt, sizeof(mnt), "%s/full", dir);
+	if (unshare(CLONE_NEWNS) < 0)
+		return errno == EPERM ? 77 : 1;
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 || mkdir(mnt, 0700) < 0 ||
+	    mount("tmpfs", mnt, "tmpfs", 0, "size=6m") < 0)
+		return perror("mount tmpfs"), 1;
+	snprintf(mnt + strlen(mnt), sizeof(mnt) - strlen(mnt), "/rate.mdb");
+	sc.kind = OP_STORE_LMDB;
+	sc.lmdb_path = mnt;
+	sc.lmdb_map_size = 64 << 20;
+	if ((st = op_store_get(&sc, &err)) == NULL)
+		return fprintf(stderr, "open: %s\n", err), 1;
+	c.items = &it;
+	c.nitems = 1;
+	for (; ok < 1000000; ok++) {
+		snprintf(key, sizeof(key), "login:user%07ld@example.org#login-day", ok);
+		item(&it, key, "10/1d", 1, true);
+		if (op_store_check(st, &c, &err) != 0)
+			break;
+	}
+	fprintf(stderr, "%ld checks done, then: %s\n", ok, ok < 1000000 ? err : "(no error)");
+	if (ok < 10000 || ok == 1000000 || strstr(err, "No space left") == NULL)
+		return fprintf(stderr, "want: over 10000 checks, then No space left on device\n"),
+		       1;
+	*strrchr(mnt, '/') = '\0';
+	if (mount(NULL, mnt, NULL, MS_REMOUNT, "size=128m") < 0)
+		return perror("remount tmpfs"), 1;
+	if (op_store_check(st, &c, &err) != 0 || !it.allowed)
+		return fprintf(stderr, "after the disk grew: %s\n", err ? err : "refused"), 1;
+	op_store_put(&st);
+	return 0;
+}
+
+/* A full disk fails the checks with ENOSPC (the caller answers per
+ * actions.on_store_error), never kills the process. */
+static void test_store_lmdb_full_disk_fails_checks_never_crashes(void **state)
+{
+	int status = 0;
+	pid_t pid = fork();
+
+	(void)state;
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		/* cmocka's handlers would go on with the other tests in here */
+		signal(SIGBUS, SIG_DFL);
+		signal(SIGSEGV, SIG_DFL);
+		_exit(full_disk_child());
+	}
+	waitpid(pid, &status, 0);
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 77)
+		skip(); /* not root: no tmpfs to fill */
+	if (WIFSIGNALED(status))
+		print_error("the child died of signal %d (%s)\n", WTERMSIG(status),
+			    strsignal(WTERMSIG(status)));
+	WANT_INT("the child's exit status (its stderr says why)",
+		 WIFEXITED(status) ? WEXITSTATUS(status) : -1, 0);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -325,6 +404,7 @@ int main(void)
 	    cmocka_unit_test(test_store_lmdb_holds_refunds_scans_and_resets),
 	    cmocka_unit_test(test_store_lmdb_reclaims_keys_at_rest),
 	    cmocka_unit_test(test_store_lmdb_is_kept_and_shared_between_processes),
+	    cmocka_unit_test(test_store_lmdb_full_disk_fails_checks_never_crashes),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
