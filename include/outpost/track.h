@@ -18,7 +18,8 @@
 
 /* A UUIDv7 (RFC 9562) for the wall-clock time *ts: 48 bits of Unix
  * milliseconds, 12 bits of sub-millisecond time (method 3, so IDs of one
- * host sort by time to about 250 ns), 62 random bits (OpenSSL RAND_bytes),
+ * host sort by time to about 250 ns), 62 random bits (OpenSSL RAND_bytes,
+ * drawn 512 bytes at a time per thread: unique, not secret),
  * written as 36 lower-case characters and a NUL into out.  Returns 0, or
  * -1 when the random generator fails. */
 int op_track_uuid7(const struct timespec *ts, char out[OP_TRACK_UUID_LEN + 1]);

@@ -7,6 +7,7 @@
 
 #include "unit.h"
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 
@@ -43,7 +44,8 @@ static void test_uuid7_layout_and_order(void **state)
 		for (int k = 0; k < 13; k++)
 			if (id[k] != '-')
 				ms = ms * 16 + (unsigned long long)hexval(id[k]);
-		WANT_SIZE("time prefix", ms, (unsigned long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+		WANT_SIZE("time prefix", ms,
+			  (unsigned long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
 		if (prev[0] && strcmp(prev, id) >= 0) {
 			print_error("not time-ordered: %s then %s\n", prev, id);
 			fail();
@@ -53,6 +55,49 @@ static void test_uuid7_layout_and_order(void **state)
 		if (ts.tv_nsec >= 1000000000)
 			ts.tv_sec++, ts.tv_nsec -= 1000000000;
 	}
+}
+
+#define IDS_PER_THREAD 3000
+#define ID_THREADS     4
+
+static char same_instant[ID_THREADS * IDS_PER_THREAD][OP_TRACK_UUID_LEN + 1];
+
+static void *make_ids(void *arg)
+{
+	char(*ids)[OP_TRACK_UUID_LEN + 1] = arg;
+	struct timespec ts = {1795459967, 123456789};
+
+	for (int i = 0; i < IDS_PER_THREAD; i++)
+		if (op_track_uuid7(&ts, ids[i]) < 0)
+			ids[i][0] = '\0';
+	return NULL;
+}
+
+static int cmp_id(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+/* IDs made at one instant by several threads (each drawing from its own
+ * pool of random bytes) all differ. */
+static void test_uuid7_same_instant_ids_differ_across_threads(void **state)
+{
+	pthread_t t[ID_THREADS];
+	size_t n = ID_THREADS * IDS_PER_THREAD, dup = 0;
+
+	(void)state;
+	for (int i = 0; i < ID_THREADS; i++)
+		assert_int_equal(
+		    pthread_create(&t[i], NULL, make_ids, same_instant[i * IDS_PER_THREAD]), 0);
+	for (int i = 0; i < ID_THREADS; i++)
+		pthread_join(t[i], NULL);
+	qsort(same_instant, n, sizeof(same_instant[0]), cmp_id);
+	for (size_t i = 0; i < n; i++) {
+		WANT_SIZE(same_instant[i], strlen(same_instant[i]), 36);
+		if (i > 0 && strcmp(same_instant[i - 1], same_instant[i]) == 0 && dup++ < 3)
+			print_error("the same ID twice: %s\n", same_instant[i]);
+	}
+	WANT_SIZE("IDs made twice", dup, 0);
 }
 
 /* clang-format off */
@@ -93,11 +138,13 @@ static void test_clean_id_and_tag(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < NROWS(id_rows); i++) {
-		op_track_clean_id(id_rows[i].in, strlen(id_rows[i].in), id_rows[i].max, out, sizeof(out));
+		op_track_clean_id(id_rows[i].in, strlen(id_rows[i].in), id_rows[i].max, out,
+				  sizeof(out));
 		WANT_STR(id_rows[i].in, out, id_rows[i].want);
 	}
 	for (size_t i = 0; i < NROWS(tag_rows); i++) {
-		op_track_clean_tag(tag_rows[i].in, strlen(tag_rows[i].in), tag_rows[i].max, out, sizeof(out));
+		op_track_clean_tag(tag_rows[i].in, strlen(tag_rows[i].in), tag_rows[i].max, out,
+				   sizeof(out));
 		WANT_STR(tag_rows[i].in, out, tag_rows[i].want);
 	}
 	op_track_clean_id("abcdefgh", 8, 64, out, 4);
@@ -153,19 +200,23 @@ static void test_feedback_id_template(void **state)
 		WANT_INT(tmpl_rows[i].tmpl, why == NULL, tmpl_rows[i].ok);
 	}
 	for (size_t i = 0; i < NROWS(sid_rows); i++)
-		WANT_INT(sid_rows[i].id, op_track_sender_id_check(sid_rows[i].id) == NULL, sid_rows[i].ok);
+		WANT_INT(sid_rows[i].id, op_track_sender_id_check(sid_rows[i].id) == NULL,
+			 sid_rows[i].ok);
 	for (size_t i = 0; i < NROWS(fbid_rows); i++) {
-		struct op_track_fields f = {fbid_rows[i].campaign, fbid_rows[i].tenant, fbid_rows[i].type,
-					    fbid_rows[i].list};
+		struct op_track_fields f = {fbid_rows[i].campaign, fbid_rows[i].tenant,
+					    fbid_rows[i].type, fbid_rows[i].list};
 
-		WANT_INT(fbid_rows[i].label,
-			 op_track_feedback_id(fbid_rows[i].tmpl, &f, fbid_rows[i].sid, out, sizeof(out)), 0);
+		WANT_INT(
+		    fbid_rows[i].label,
+		    op_track_feedback_id(fbid_rows[i].tmpl, &f, fbid_rows[i].sid, out, sizeof(out)),
+		    0);
 		WANT_STR(fbid_rows[i].label, out, fbid_rows[i].want);
 	}
 	{
 		struct op_track_fields f = {"campaign", "tenant", "type", NULL};
 
-		WANT_INT("out too small", op_track_feedback_id("{campaign}:{tenant}", &f, "outpost1", out, 10), -1);
+		WANT_INT("out too small",
+			 op_track_feedback_id("{campaign}:{tenant}", &f, "outpost1", out, 10), -1);
 	}
 }
 
@@ -174,11 +225,11 @@ static void test_list_id(void **state)
 	static const struct {
 		const char *in, *want;
 	} rows[] = {
-		{" Newsletter <news.acme.example>", "news.acme.example"},
-		{" <news.acme.example>", "news.acme.example"},
-		{" news.acme.example", "news.acme.example"},
-		{" \"Odd\" <weird list!>", "weird_list"},
-		{" <unterminated", "unterminated"},
+	    {" Newsletter <news.acme.example>", "news.acme.example"},
+	    {" <news.acme.example>", "news.acme.example"},
+	    {" news.acme.example", "news.acme.example"},
+	    {" \"Odd\" <weird list!>", "weird_list"},
+	    {" <unterminated", "unterminated"},
 	};
 	char out[256];
 
@@ -192,10 +243,11 @@ static void test_list_id(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_uuid7_layout_and_order),
-		cmocka_unit_test(test_clean_id_and_tag),
-		cmocka_unit_test(test_feedback_id_template),
-		cmocka_unit_test(test_list_id),
+	    cmocka_unit_test(test_uuid7_layout_and_order),
+	    cmocka_unit_test(test_uuid7_same_instant_ids_differ_across_threads),
+	    cmocka_unit_test(test_clean_id_and_tag),
+	    cmocka_unit_test(test_feedback_id_template),
+	    cmocka_unit_test(test_list_id),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
