@@ -15,6 +15,7 @@
  */
 #include "config.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -469,12 +470,78 @@ static int sign_rsa(EVP_PKEY *pk, const unsigned char *dg, unsigned char *sig, s
 	return ok ? 0 : -1;
 }
 
+/* Each thread keeps the signing context of the last Ed25519 key it used,
+ * initialized, and signs with a copy: EVP_DigestSignInit_ex() fetches the
+ * algorithm from the provider under shared locks, ~4 us a message with
+ * two busy cores, a copy ~1 us.  The entry holds a reference on its key,
+ * so a key freed by a reload is never mistaken for a new one at the same
+ * address; it is dropped when the thread signs with another key or ends. */
+struct ed_cache {
+	EVP_PKEY *pk;
+	EVP_MD_CTX *tmpl;
+};
+
+static pthread_key_t ed_cache_key;
+static pthread_once_t ed_cache_once = PTHREAD_ONCE_INIT;
+static bool ed_cache_ok;
+
+static void ed_cache_free(void *p)
+{
+	struct ed_cache *c = p;
+
+	if (c == NULL)
+		return;
+	EVP_MD_CTX_free(c->tmpl);
+	EVP_PKEY_free(c->pk);
+	free(c);
+}
+
+static void ed_cache_init(void)
+{
+	ed_cache_ok = pthread_key_create(&ed_cache_key, ed_cache_free) == 0;
+}
+
+/* The calling thread's initialized context for pk; NULL on failure. */
+static const EVP_MD_CTX *ed_template(EVP_PKEY *pk)
+{
+	struct ed_cache *c;
+
+	pthread_once(&ed_cache_once, ed_cache_init);
+	if (!ed_cache_ok)
+		return NULL;
+	c = pthread_getspecific(ed_cache_key);
+	if (c != NULL && c->pk == pk)
+		return c->tmpl;
+	if (c == NULL &&
+	    ((c = calloc(1, sizeof(*c))) == NULL || pthread_setspecific(ed_cache_key, c) != 0)) {
+		free(c);
+		return NULL;
+	}
+	EVP_MD_CTX_free(c->tmpl);
+	EVP_PKEY_free(c->pk);
+	c->pk = NULL;
+	c->tmpl = EVP_MD_CTX_new();
+	if (c->tmpl == NULL ||
+	    EVP_DigestSignInit_ex(c->tmpl, NULL, NULL, NULL, NULL, pk, NULL) != 1 ||
+	    EVP_PKEY_up_ref(pk) != 1) {
+		EVP_MD_CTX_free(c->tmpl);
+		c->tmpl = NULL;
+		return NULL;
+	}
+	c->pk = pk;
+	return c->tmpl;
+}
+
 /* RFC 8463 3: PureEdDSA over the SHA-256 digest (32 bytes). */
 static int sign_ed25519(EVP_PKEY *pk, const unsigned char *dg, unsigned char *sig, size_t *len)
 {
+	const EVP_MD_CTX *tmpl = ed_template(pk);
 	EVP_MD_CTX *m = EVP_MD_CTX_new();
-	bool ok = m != NULL && EVP_DigestSignInit_ex(m, NULL, NULL, NULL, NULL, pk, NULL) == 1 &&
-		  EVP_DigestSign(m, sig, len, dg, 32) == 1;
+	bool ok =
+	    m != NULL &&
+	    (tmpl != NULL ? EVP_MD_CTX_copy_ex(m, tmpl) == 1
+			  : EVP_DigestSignInit_ex(m, NULL, NULL, NULL, NULL, pk, NULL) == 1) &&
+	    EVP_DigestSign(m, sig, len, dg, 32) == 1;
 
 	EVP_MD_CTX_free(m);
 	return ok ? 0 : -1;
