@@ -196,7 +196,7 @@ const char *op_spf_skip_reason(const struct op_config *cfg, const struct op_msg 
 	return NULL;
 }
 
-/* ---- the spf module's stages (mod_spf.c calls them) ------------------ */
+/* ---- the spf module's stages (spf_module.c calls them) --------------- */
 
 /* spf.egress_ips as address texts; they must be single addresses. */
 int op_spf_egress_parse(const struct op_config *cfg, struct op_spf_egress *eg, char *err,

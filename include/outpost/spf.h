@@ -3,8 +3,9 @@
  * sight.
  *
  * plugin/mod_spf.c is the only file that includes libspf2: it owns the
- * engine (op_spf_engine_*, op_spf_check, the test zone op_spf_zone_*) and
- * the spf module.  plugin/spf_syntax.c checks a record against RFC 7208's
+ * engine (op_spf_engine_*, op_spf_check, the test zone op_spf_zone_*).
+ * plugin/spf_module.c is the spf module's table entry.
+ * plugin/spf_syntax.c checks a record against RFC 7208's
  * grammar before libspf2 compiles it; plugin/spf_policy.c holds what does
  * not need libspf2 at all: result names, the policy per result, reply and
  * header texts, the per-tenant and per-domain overrides.
