@@ -20,8 +20,9 @@
  *     drops the first octet when a count covers all labels);
  *   - it refuses more than 10 MX names and ignores PTR names past 10;
  *   - it stops the check with temperror when spf.timeout has passed.
- * Per-check state lives in a thread-local run, so one libspf2 server and
- * one layer serve every connection thread.  libspf2's error handler (whose
+ * Per-check state lives in a thread-local run (spf_check.c: the counts,
+ * the deadline, the forced result), so one libspf2 server and one layer
+ * serve every connection thread.  libspf2's error handler (whose
  * default calls abort()) logs and jumps back out of the check, which then
  * ends in temperror.
  *
@@ -44,7 +45,6 @@
 #include <netdb.h>
 #include <pthread.h>
 #include <setjmp.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,31 +59,9 @@
 #include "outpost/metrics.h"
 #include "outpost/spf.h"
 
-#define SPF_PENDING_MAX 10
-#define SPF_NAME_MAX	256
+#include "spf_int.h"
 
-/* One check in progress on this thread. */
-struct spf_run {
-	const struct op_spf_limits *lim;
-	struct timespec deadline;
-	bool have_deadline;
-	unsigned terms, voids, records;
-	/* Names whose A/AAAA lookups belong to the mx or ptr term that
-	 * listed them (not terms of their own), in the order libspf2 asks. */
-	char pending[SPF_PENDING_MAX][SPF_NAME_MAX];
-	unsigned npending, ipending;
-	/* A limit or error that decides the result whatever libspf2 says. */
-	enum op_spf_result forced;
-	bool stopped;
-	bool dns_error;
-	char problem[200];
-	SPF_request_t *req;
-	const char *ip, *sender, *helo; /* the check's arguments */
-	bool use_helo;
-	sigjmp_buf jb;
-};
-
-static __thread struct spf_run *spf_cur;
+static __thread struct op_spf_run *spf_cur;
 
 struct op_spf_engine {
 	struct op_spf_limits lim;
@@ -105,7 +83,7 @@ static void spf_on_error(const char *file, int line, const char *msg) __attribut
 
 static void spf_on_error(const char *file, int line, const char *msg)
 {
-	struct spf_run *run = spf_cur;
+	struct op_spf_run *run = spf_cur;
 
 	op_log_error("spf: libspf2 internal error at %s:%d: %s", file ? file : "?", line, msg);
 	if (run != NULL)
@@ -138,35 +116,6 @@ static void spf_handlers_install(void)
 
 /* ---- the counting layer ----------------------------------------------- */
 
-/* Stop the check: the result is r whatever libspf2 concludes. */
-static void run_stop(struct spf_run *run, enum op_spf_result r, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void run_stop(struct spf_run *run, enum op_spf_result r, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (run->stopped)
-		return;
-	run->stopped = true;
-	run->forced = r;
-	va_start(ap, fmt);
-	vsnprintf(run->problem, sizeof(run->problem), fmt, ap);
-	va_end(ap);
-}
-
-static bool run_late(struct spf_run *run)
-{
-	struct timespec now;
-
-	if (!run->have_deadline)
-		return false;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	if (now.tv_sec != run->deadline.tv_sec)
-		return now.tv_sec > run->deadline.tv_sec;
-	return now.tv_nsec > run->deadline.tv_nsec;
-}
-
 /* SPF_dns_rr_free() does not accept NULL. */
 static void rr_free(SPF_dns_rr_t *rr)
 {
@@ -192,26 +141,6 @@ static SPF_dns_rr_t *rr_giveup(SPF_dns_server_t *s, const char *domain, ns_type 
 	return SPF_dns_rr_new_init(s, domain, t, 0, TRY_AGAIN);
 }
 
-/* One more DNS-querying term; false when that is one too many. */
-static bool run_term(struct spf_run *run)
-{
-	if (++run->terms <= run->lim->max_dns_terms)
-		return true;
-	run_stop(run, OP_SPF_PERMERROR, "more than %u DNS-querying terms (RFC 7208 4.6.4)",
-		 run->lim->max_dns_terms);
-	return false;
-}
-
-/* One more void lookup; false when that is one too many. */
-static bool run_void(struct spf_run *run, const char *name)
-{
-	if (++run->voids <= run->lim->max_void)
-		return true;
-	run_stop(run, OP_SPF_PERMERROR, "more than %u void lookups (RFC 7208 4.6.4), last %.120s",
-		 run->lim->max_void, name);
-	return false;
-}
-
 static bool rr_void(const SPF_dns_rr_t *rr)
 {
 	return rr->herrno == HOST_NOT_FOUND || rr->herrno == NO_DATA ||
@@ -220,34 +149,19 @@ static bool rr_void(const SPF_dns_rr_t *rr)
 
 /* Remember the names an mx or ptr answer lists: their address lookups
  * come next and are part of that term. */
-static void run_pending(struct spf_run *run, const SPF_dns_rr_t *rr)
+static void run_pending(struct op_spf_run *run, const SPF_dns_rr_t *rr)
 {
 	run->npending = run->ipending = 0;
-	for (int i = 0; i < rr->num_rr && run->npending < SPF_PENDING_MAX; i++) {
+	for (int i = 0; i < rr->num_rr && run->npending < OP_SPF_PENDING_MAX; i++) {
 		const char *n = rr->rr_type == ns_t_mx ? rr->rr[i]->mx : rr->rr[i]->ptr;
 
-		snprintf(run->pending[run->npending++], SPF_NAME_MAX, "%s", n);
+		snprintf(run->pending[run->npending++], OP_SPF_NAME_MAX, "%s", n);
 	}
-}
-
-/* Whether this A/AAAA lookup is the next address lookup of an mx or ptr
- * term.  XXX: a later "a:NAME" term naming the very next pending name of
- * an mx that stopped early (a match inside an include that then did not
- * match) is taken for part of the mx: it goes uncounted. */
-static bool run_is_sub(struct spf_run *run, const char *domain, ns_type t)
-{
-	if ((t == ns_t_a || t == ns_t_aaaa) && run->ipending < run->npending &&
-	    strcasecmp(domain, run->pending[run->ipending]) == 0) {
-		run->ipending++;
-		return true;
-	}
-	run->npending = run->ipending = 0;
-	return false;
 }
 
 /* Address records of name (A for an IPv4 client, AAAA for IPv6),
  * void-counted; NULL when a limit stopped the check. */
-static SPF_dns_rr_t *addr_lookup(SPF_dns_server_t *s, struct spf_run *run, const char *name,
+static SPF_dns_rr_t *addr_lookup(SPF_dns_server_t *s, struct op_spf_run *run, const char *name,
 				 bool v6)
 {
 	SPF_dns_rr_t *rr = dns_timed(s->layer_below, name, v6 ? ns_t_aaaa : ns_t_a, 1);
@@ -255,7 +169,7 @@ static SPF_dns_rr_t *addr_lookup(SPF_dns_server_t *s, struct spf_run *run, const
 	if (rr != NULL && rr->herrno == TRY_AGAIN) {
 		run->dns_error = true;
 		snprintf(run->problem, sizeof(run->problem), "DNS lookup failed: %.100s", name);
-	} else if (rr != NULL && rr_void(rr) && !run_void(run, name)) {
+	} else if (rr != NULL && rr_void(rr) && !op_spf_run_void(run, name)) {
 		rr_free(rr);
 		return NULL;
 	}
@@ -265,10 +179,10 @@ static SPF_dns_rr_t *addr_lookup(SPF_dns_server_t *s, struct spf_run *run, const
 /* The answer to an exists term that stands for "a/0" or "mx/0" (see
  * op_spf_record_normalize()): any address of the name (a), or of any of
  * its MX hosts (mx), matches. */
-static SPF_dns_rr_t *cidr0_lookup(SPF_dns_server_t *s, struct spf_run *run, const char *domain,
+static SPF_dns_rr_t *cidr0_lookup(SPF_dns_server_t *s, struct op_spf_run *run, const char *domain,
 				  ns_type t)
 {
-	char name[SPF_NAME_MAX], kind[4];
+	char name[OP_SPF_NAME_MAX], kind[4];
 	size_t n = strlen(domain), sl = strlen(OP_SPF_CIDR0_SUFFIX);
 	const char *dot;
 	SPF_dns_rr_t *mx, *rr = NULL;
@@ -286,11 +200,11 @@ static SPF_dns_rr_t *cidr0_lookup(SPF_dns_server_t *s, struct spf_run *run, cons
 	if (kind[0] == 'a')
 		return addr_lookup(s, run, name, kind[1] == '6') ?: rr_giveup(s, domain, t);
 	mx = dns_timed(s->layer_below, name, ns_t_mx, 1);
-	if (mx == NULL || mx->herrno == TRY_AGAIN || (rr_void(mx) && !run_void(run, name)) ||
+	if (mx == NULL || mx->herrno == TRY_AGAIN || (rr_void(mx) && !op_spf_run_void(run, name)) ||
 	    (unsigned)mx->num_rr > run->lim->max_names) {
 		if (mx != NULL && (unsigned)mx->num_rr > run->lim->max_names)
-			run_stop(run, OP_SPF_PERMERROR, "%.100s has more than %u MX names", name,
-				 run->lim->max_names);
+			op_spf_run_stop(run, OP_SPF_PERMERROR, "%.100s has more than %u MX names",
+					name, run->lim->max_names);
 		rr_free(mx);
 		return rr_giveup(s, domain, t);
 	}
@@ -314,7 +228,7 @@ static bool is_cidr0(const char *domain)
 
 static SPF_dns_rr_t *layer_lookup(SPF_dns_server_t *s, const char *domain, ns_type t, int cache)
 {
-	struct spf_run *run = spf_cur;
+	struct op_spf_run *run = spf_cur;
 	SPF_dns_rr_t *rr;
 	bool sub;
 
@@ -322,18 +236,18 @@ static SPF_dns_rr_t *layer_lookup(SPF_dns_server_t *s, const char *domain, ns_ty
 		return SPF_dns_lookup(s->layer_below, domain, t, cache);
 	if (run->stopped)
 		return rr_giveup(s, domain, t);
-	if (run_late(run)) {
-		run_stop(run, OP_SPF_TEMPERROR, "check took longer than spf.timeout");
+	if (op_spf_run_late(run)) {
+		op_spf_run_stop(run, OP_SPF_TEMPERROR, "check took longer than spf.timeout");
 		return rr_giveup(s, domain, t);
 	}
-	sub = run_is_sub(run, domain, t);
-	if (!sub && !run_term(run))
+	sub = op_spf_run_is_sub(run, domain, t);
+	if (!sub && !op_spf_run_term(run))
 		return rr_giveup(s, domain, t);
 	if (is_cidr0(domain))
 		return cidr0_lookup(s, run, domain, t);
 	if (!op_spf_domain_valid(domain, false)) {
 		/* Not a name DNS can hold: no data (as pyspf does). */
-		if (!run_void(run, domain))
+		if (!op_spf_run_void(run, domain))
 			return rr_giveup(s, domain, t);
 		return SPF_dns_rr_new_nxdomain(s, domain);
 	}
@@ -346,15 +260,15 @@ static SPF_dns_rr_t *layer_lookup(SPF_dns_server_t *s, const char *domain, ns_ty
 			 SPF_strrrtype(t));
 		return rr;
 	}
-	if (rr_void(rr) && !run_void(run, domain)) {
+	if (rr_void(rr) && !op_spf_run_void(run, domain)) {
 		rr_free(rr);
 		return rr_giveup(s, domain, t);
 	}
 	if (t == ns_t_mx && rr->herrno == NETDB_SUCCESS) {
 		if ((unsigned)rr->num_rr > run->lim->max_names) {
-			run_stop(run, OP_SPF_PERMERROR,
-				 "%.100s has more than %u MX names (RFC 7208 4.6.4)", domain,
-				 run->lim->max_names);
+			op_spf_run_stop(run, OP_SPF_PERMERROR,
+					"%.100s has more than %u MX names (RFC 7208 4.6.4)", domain,
+					run->lim->max_names);
 			rr_free(rr);
 			return rr_giveup(s, domain, t);
 		}
@@ -459,7 +373,7 @@ static int macro_fix(SPF_request_t *req, const char *text, struct op_buf *out)
 static SPF_errcode_t layer_get_spf(SPF_server_t *srv, SPF_request_t *req, SPF_response_t *resp,
 				   SPF_record_t **recp)
 {
-	struct spf_run *run = spf_cur;
+	struct op_spf_run *run = spf_cur;
 	const char *dom = req->cur_dom, *why;
 	SPF_dns_server_t *below = srv->resolver->layer_below;
 	SPF_dns_rr_t *rr;
@@ -471,13 +385,13 @@ static SPF_errcode_t layer_get_spf(SPF_server_t *srv, SPF_request_t *req, SPF_re
 	*recp = NULL;
 	if (run == NULL || run->stopped)
 		return get_fail(resp, SPF_RESULT_TEMPERROR, SPF_E_DNS_ERROR);
-	if (run->records++ > 0 && !run_term(run))
+	if (run->records++ > 0 && !op_spf_run_term(run))
 		return get_fail(resp, SPF_RESULT_PERMERROR, SPF_E_BIG_DNS);
 	run->npending = run->ipending = 0;
 	if (!op_spf_domain_valid(dom, false))
 		return get_fail(resp, SPF_RESULT_NONE, SPF_E_NOT_SPF);
-	if (run_late(run)) {
-		run_stop(run, OP_SPF_TEMPERROR, "check took longer than spf.timeout");
+	if (op_spf_run_late(run)) {
+		op_spf_run_stop(run, OP_SPF_TEMPERROR, "check took longer than spf.timeout");
 		return get_fail(resp, SPF_RESULT_TEMPERROR, SPF_E_DNS_ERROR);
 	}
 	rr = dns_timed(below, dom, ns_t_txt, 1);
@@ -489,7 +403,7 @@ static SPF_errcode_t layer_get_spf(SPF_server_t *srv, SPF_request_t *req, SPF_re
 	}
 	if (rr_void(rr)) {
 		rr_free(rr);
-		if (!run_void(run, dom))
+		if (!op_spf_run_void(run, dom))
 			return get_fail(resp, SPF_RESULT_PERMERROR, SPF_E_BIG_DNS);
 		return get_fail(resp, SPF_RESULT_NONE, SPF_E_NOT_SPF);
 	}
@@ -587,7 +501,7 @@ static size_t exp_compiled_size(const char *esc)
 /* Expand the explanation text into *bufp; "" when it is not valid. */
 static SPF_errcode_t exp_expand(SPF_server_t *srv, const char *text, char **bufp, size_t *lenp)
 {
-	struct spf_run *run = spf_cur;
+	struct op_spf_run *run = spf_cur;
 	SPF_response_t *tmp;
 	SPF_macro_t *mac = NULL;
 	SPF_errcode_t err;
@@ -633,12 +547,13 @@ static SPF_errcode_t exp_expand(SPF_server_t *srv, const char *text, char **bufp
  * record that is a valid macro-string gives no explanation. */
 static SPF_errcode_t layer_get_exp(SPF_server_t *srv, const char *domain, char **bufp, size_t *lenp)
 {
-	struct spf_run *run = spf_cur;
+	struct op_spf_run *run = spf_cur;
 	SPF_dns_rr_t *rr;
 	SPF_errcode_t err;
-	char name[SPF_NAME_MAX];
+	char name[OP_SPF_NAME_MAX];
 
-	if (run == NULL || run->stopped || !op_spf_domain_valid(domain, false) || run_late(run))
+	if (run == NULL || run->stopped || !op_spf_domain_valid(domain, false) ||
+	    op_spf_run_late(run))
 		return SPF_E_NOT_SPF;
 	snprintf(name, sizeof(name), "%s", domain); /* domain may be *bufp */
 	rr = dns_timed(srv->resolver->layer_below, name, ns_t_txt, 1);
@@ -686,7 +601,7 @@ int op_spf_engine_new(const struct op_spf_limits *lim, struct op_spf_zone *zone,
 		      struct op_spf_engine **e_r, const char **err_r)
 {
 	struct op_spf_engine *e = calloc(1, sizeof(*e));
-	struct spf_run run;
+	struct op_spf_run run;
 	int r;
 
 	*e_r = e;
@@ -724,7 +639,12 @@ void op_spf_engine_free(struct op_spf_engine **ep)
 	*ep = NULL;
 }
 
-static enum op_spf_result spf_map(SPF_result_t r, const struct spf_run *run)
+const struct op_spf_limits *op_spf_engine_limits(const struct op_spf_engine *e)
+{
+	return &e->lim;
+}
+
+static enum op_spf_result spf_map(SPF_result_t r, const struct op_spf_run *run)
 {
 	switch (r) {
 	case SPF_RESULT_PASS:
@@ -748,19 +668,8 @@ static enum op_spf_result spf_map(SPF_result_t r, const struct spf_run *run)
 	}
 }
 
-/* The identity's domain, or NULL when it has none usable. */
-static const char *identity_domain(const char *sender, const char *helo, bool use_helo)
-{
-	const char *at;
-
-	if (use_helo || sender[0] == '\0')
-		return helo;
-	at = strrchr(sender, '@');
-	return at ? at + 1 : NULL;
-}
-
 /* Run libspf2 under the run; fills out. */
-static void check_run(struct op_spf_engine *e, struct spf_run *run, const char *ip,
+static void check_run(struct op_spf_engine *e, struct op_spf_run *run, const char *ip,
 		      const char *sender, const char *helo, bool use_helo,
 		      struct op_spf_outcome *out)
 {
@@ -815,9 +724,9 @@ static void check_run(struct op_spf_engine *e, struct spf_run *run, const char *
 	run->req = NULL;
 }
 
-/* Run the check under a jump target for libspf2's error handler.  Only
- * run's fields are read after sigsetjmp() returns the second time. */
-static void check_guarded(struct op_spf_engine *e, struct spf_run *run, struct op_spf_outcome *out)
+/* Only run's fields are read after sigsetjmp() returns the second time. */
+void op_spf_check_guarded(struct op_spf_engine *e, struct op_spf_run *run,
+			  struct op_spf_outcome *out)
 {
 	spf_cur = run;
 	if (sigsetjmp(run->jb, 0) == 0) {
@@ -829,51 +738,6 @@ static void check_guarded(struct op_spf_engine *e, struct spf_run *run, struct o
 		run->forced = OP_SPF_TEMPERROR;
 	}
 	spf_cur = NULL;
-}
-
-void op_spf_check(struct op_spf_engine *e, const char *ip, const char *sender, const char *helo,
-		  bool use_helo, struct op_spf_outcome *out)
-{
-	struct spf_run *run = calloc(1, sizeof(*run));
-	const char *dom;
-
-	helo = helo ? helo : "";
-	dom = identity_domain(sender, helo, use_helo);
-	memset(out, 0, sizeof(*out));
-	if (run == NULL) {
-		out->result = OP_SPF_TEMPERROR;
-		snprintf(out->problem, sizeof(out->problem), "out of memory");
-		return;
-	}
-	/* RFC 7208 4.3: a malformed domain, or none, gives "none". */
-	if (dom == NULL || !op_spf_domain_valid(dom, true)) {
-		out->result = OP_SPF_NONE;
-		free(run);
-		return;
-	}
-	run->lim = &e->lim;
-	run->ip = ip;
-	run->sender = sender;
-	run->helo = helo;
-	run->use_helo = use_helo;
-	if (e->lim.timeout_ms > 0) {
-		clock_gettime(CLOCK_MONOTONIC, &run->deadline);
-		run->deadline.tv_sec += e->lim.timeout_ms / 1000;
-		run->deadline.tv_nsec += (e->lim.timeout_ms % 1000) * 1000000L;
-		if (run->deadline.tv_nsec >= 1000000000L) {
-			run->deadline.tv_sec++;
-			run->deadline.tv_nsec -= 1000000000L;
-		}
-		run->have_deadline = true;
-	}
-	check_guarded(e, run, out);
-	if (run->stopped)
-		out->result = run->forced;
-	if (out->result == OP_SPF_TEMPERROR || out->result == OP_SPF_PERMERROR)
-		snprintf(out->problem, sizeof(out->problem), "%s", run->problem);
-	out->terms = run->terms;
-	out->voids = run->voids;
-	free(run);
 }
 
 /* ---- test zones ---------------------------------------------------------- */
