@@ -464,40 +464,6 @@ static SPF_errcode_t layer_get_spf(SPF_server_t *srv, SPF_request_t *req, SPF_re
 	return SPF_E_SUCCESS;
 }
 
-/* The bytes SPF_record_compile_macro() compiles esc into, as libspf2's
- * SPF_c_parse_macro() lays them out: 4 per macro, and 4 plus the text
- * rounded up to 4 per literal run ("%%" and "%_" one byte, "%-" three).
- * libspf2 1.2.10 compiles into a 511-byte stack buffer and, when a macro
- * ends within 4 bytes of its end, takes the room left for the next literal
- * as a negative size_t (CVE-2023-42118, fixed upstream in d14abff, not in
- * Debian 12): that literal is then copied past the buffer.  Every prefix
- * is at most the total, so a total of at most EXP_COMPILED_MAX rules that
- * out. */
-#define EXP_COMPILED_MAX 504
-
-static size_t exp_compiled_size(const char *esc)
-{
-	size_t used = 0, lit = 0;
-
-	for (const char *p = esc; *p;) {
-		if (p[0] == '%' && p[1] == '{') {
-			if (lit > 0)
-				used += 4 + ((lit + 3) & ~(size_t)3);
-			lit = 0;
-			used += 4;
-			p += strcspn(p, "}");
-			p += *p != '\0';
-		} else if (p[0] == '%' && p[1] == '-') {
-			lit += 3;
-			p += 2;
-		} else {
-			lit++;
-			p += (p[0] == '%' && (p[1] == '%' || p[1] == '_')) ? 2 : 1;
-		}
-	}
-	return lit > 0 ? used + 4 + ((lit + 3) & ~(size_t)3) : used;
-}
-
 /* Expand the explanation text into *bufp; "" when it is not valid. */
 static SPF_errcode_t exp_expand(SPF_server_t *srv, const char *text, char **bufp, size_t *lenp)
 {
@@ -521,7 +487,8 @@ static SPF_errcode_t exp_expand(SPF_server_t *srv, const char *text, char **bufp
 		if ((*p == ' ' ? op_buf_puts(&esc, "%_") : op_buf_putc(&esc, *p)) < 0)
 			break;
 	op_buf_free(&fixed);
-	if (exp_compiled_size(op_buf_str(&esc)) > EXP_COMPILED_MAX) {
+	/* Past this, libspf2 1.2.10 overflows its stack buffer (spf.h). */
+	if (op_spf_exp_compiled_size(op_buf_str(&esc)) > OP_SPF_EXP_COMPILED_MAX) {
 		op_buf_free(&esc);
 		return SPF_E_BIG_MOD;
 	}

@@ -5,8 +5,11 @@
  * libspf2's own compiler accepts records the RFC calls syntax errors
  * (control characters, bad top labels, unknown macro letters...) and
  * evaluates them; RFC 7208 4.6 wants "permerror" for any of them, before
- * any mechanism is evaluated.  Leaf code: no logging, no allocation; every
- * function reads a NUL-terminated string once, left to right.
+ * any mechanism is evaluated.  Also the macro counts libspf2 gets right
+ * (op_spf_macro_counts()) and the size libspf2 compiles an explanation
+ * into (op_spf_exp_compiled_size(), CVE-2023-42118).  Leaf code: no
+ * logging, no allocation; every function reads a NUL-terminated string
+ * once, left to right.
  */
 #include "config.h"
 
@@ -630,4 +633,27 @@ int op_spf_macro_counts(const char *s, const struct op_spf_macro_vals *mv, struc
 		s = close + 1;
 	}
 	return 0;
+}
+
+size_t op_spf_exp_compiled_size(const char *esc)
+{
+	size_t used = 0, lit = 0;
+
+	for (const char *p = esc; *p;) {
+		if (p[0] == '%' && p[1] == '{') {
+			if (lit > 0)
+				used += 4 + ((lit + 3) & ~(size_t)3);
+			lit = 0;
+			used += 4;
+			p += strcspn(p, "}");
+			p += *p != '\0';
+		} else if (p[0] == '%' && p[1] == '-') {
+			lit += 3;
+			p += 2;
+		} else {
+			lit++;
+			p += (p[0] == '%' && (p[1] == '%' || p[1] == '_')) ? 2 : 1;
+		}
+	}
+	return lit > 0 ? used + 4 + ((lit + 3) & ~(size_t)3) : used;
 }

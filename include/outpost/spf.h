@@ -141,6 +141,18 @@ int op_spf_macro_counts(const char *s, const struct op_spf_macro_vals *mv, struc
 /* True when an explanation text (exp= TXT) is a valid macro-string. */
 bool op_spf_macro_string_valid(const char *s, bool exp);
 
+/* The bytes SPF_record_compile_macro() compiles esc (an explanation text,
+ * its spaces written "%_") into, as libspf2's SPF_c_parse_macro() lays
+ * them out: 4 per macro, and 4 plus the text rounded up to 4 per literal
+ * run ("%%" and "%_" one byte, "%-" three).  libspf2 1.2.10 compiles into
+ * a 511-byte stack buffer and, when a macro ends within 4 bytes of its
+ * end, takes the room left for the next literal as a negative size_t
+ * (CVE-2023-42118, fixed upstream in d14abff, not in Debian 12): that
+ * literal is then copied past the buffer.  Every prefix is at most the
+ * total, so a total of at most OP_SPF_EXP_COMPILED_MAX rules that out. */
+#define OP_SPF_EXP_COMPILED_MAX 504
+size_t op_spf_exp_compiled_size(const char *esc);
+
 /* True when name can be looked up: labels of 1..63 octets, at most 253
  * octets (a trailing dot allowed), not a domain literal ("[192.0.2.1]");
  * with multilabel, also at least two labels (RFC 7208 4.3). */
