@@ -39,7 +39,6 @@
 #include "config.h"
 
 #include <arpa/inet.h>
-#include <ctype.h>
 #include <netinet/in.h>
 #include <arpa/nameser.h>
 #include <netdb.h>
@@ -69,12 +68,6 @@ struct op_spf_engine {
 	SPF_dns_server_t *below; /* the resolver, or a zone (not ours) */
 	bool own_below;
 	SPF_server_t *server;
-};
-
-struct op_spf_zone {
-	SPF_dns_server_t *dns;
-	char **given; /* "TYPE NAME" of every record and timeout added, lower case */
-	size_t ngiven;
 };
 
 /* ---- libspf2's logging ------------------------------------------------ */
@@ -709,20 +702,6 @@ void op_spf_check_guarded(struct op_spf_engine *e, struct op_spf_run *run,
 
 /* ---- test zones ---------------------------------------------------------- */
 
-static ns_type zone_type(const char *t)
-{
-	static const struct {
-		const char *name;
-		ns_type type;
-	} types[] = {{"A", ns_t_a},	{"AAAA", ns_t_aaaa}, {"MX", ns_t_mx},
-		     {"PTR", ns_t_ptr}, {"TXT", ns_t_txt},   {"ANY", ns_t_any}};
-
-	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
-		if (strcasecmp(types[i].name, t) == 0)
-			return types[i].type;
-	return ns_t_invalid;
-}
-
 int op_spf_zone_new(struct op_spf_zone **z_r, const char **err_r)
 {
 	struct op_spf_zone *z = calloc(1, sizeof(*z));
@@ -739,40 +718,14 @@ int op_spf_zone_new(struct op_spf_zone **z_r, const char **err_r)
 	return 0;
 }
 
-/* Whether NAME of type t was given before (a record or a timeout); with
- * add, remember it.  libspf2's zone takes a timeout only for a name and
- * type it does not hold yet: otherwise it reads the NULL data of the
- * timeout (a crash) or calls its error handler (ANY).  -1: no memory. */
-static int zone_given(struct op_spf_zone *z, const char *name, ns_type t, bool add)
-{
-	char key[300], **v;
-
-	snprintf(key, sizeof(key), "%d %s", (int)t, name);
-	for (char *p = key; *p; p++)
-		*p = (char)tolower((unsigned char)*p);
-	for (size_t i = 0; i < z->ngiven; i++)
-		if (strcmp(z->given[i], key) == 0)
-			return 1;
-	if (!add)
-		return 0;
-	v = realloc(z->given, (z->ngiven + 1) * sizeof(*v));
-	if (v == NULL)
-		return -1;
-	z->given = v;
-	if ((v[z->ngiven] = strdup(key)) == NULL)
-		return -1;
-	z->ngiven++;
-	return 0;
-}
-
 int op_spf_zone_add(struct op_spf_zone *z, const char *name, const char *type, const char *data,
 		    const char **err_r)
 {
-	ns_type t = zone_type(type);
+	ns_type t = op_spf_zone_type(type);
 
 	if (t == ns_t_invalid || t == ns_t_any)
 		return (*err_r = "unknown record type"), -1;
-	if (zone_given(z, name, t, true) < 0)
+	if (op_spf_zone_given(z, name, t, true) < 0)
 		return (*err_r = "out of memory"), -1;
 	if (SPF_dns_zone_add_str(z->dns, name, t, NETDB_SUCCESS, data) != SPF_E_SUCCESS)
 		return (*err_r = "record data not accepted"), -1;
@@ -782,13 +735,13 @@ int op_spf_zone_add(struct op_spf_zone *z, const char *name, const char *type, c
 int op_spf_zone_timeout(struct op_spf_zone *z, const char *name, const char *type,
 			const char **err_r)
 {
-	ns_type t = zone_type(type);
+	ns_type t = op_spf_zone_type(type);
 
 	if (t == ns_t_invalid)
 		return (*err_r = "unknown record type"), -1;
-	if (zone_given(z, name, t, false) != 0)
+	if (op_spf_zone_given(z, name, t, false) != 0)
 		return (*err_r = "a timeout for a name and type given before"), -1;
-	if (zone_given(z, name, t, true) < 0)
+	if (op_spf_zone_given(z, name, t, true) < 0)
 		return (*err_r = "out of memory"), -1;
 	if (SPF_dns_zone_add_str(z->dns, name, t, TRY_AGAIN, NULL) != SPF_E_SUCCESS)
 		return (*err_r = "record not accepted"), -1;

@@ -1,9 +1,10 @@
 /*
- * spf_int.h - private interface between the SPF engine's two halves:
- * mod_spf.c (libspf2, its DNS layer, the test zone) and spf_check.c (one
- * check: its identity, its RFC 7208 4.6.4 counts and deadline, its
- * outcome; no libspf2).  Nothing else includes it; the interface is
- * include/outpost/spf.h.
+ * spf_int.h - private interface between the SPF engine's parts: mod_spf.c
+ * (libspf2, its DNS layer, the test zone over libspf2's) and the parts
+ * that need no libspf2: spf_check.c (one check: its identity, its RFC
+ * 7208 4.6.4 counts and deadline, its outcome) and spf_zone.c (the test
+ * zone's type names and the names it was given).  Nothing else includes
+ * it; the interface is include/outpost/spf.h.
  */
 #ifndef OUTPOST_SPF_INT_H
 #define OUTPOST_SPF_INT_H
@@ -18,8 +19,10 @@
 #define OP_SPF_PENDING_MAX 10
 #define OP_SPF_NAME_MAX	   256
 
-/* libspf2's SPF_request_t; only mod_spf.c includes libspf2. */
+/* libspf2's SPF_request_t and SPF_dns_server_t; only mod_spf.c includes
+ * libspf2. */
 struct SPF_request_struct;
+struct SPF_dns_server_struct;
 
 /* One check in progress on this thread. */
 struct op_spf_run {
@@ -40,6 +43,13 @@ struct op_spf_run {
 	const char *ip, *sender, *helo; /* the check's arguments */
 	bool use_helo;
 	sigjmp_buf jb;
+};
+
+/* A test zone (op_spf_zone_new()). */
+struct op_spf_zone {
+	struct SPF_dns_server_struct *dns;
+	char **given; /* "TYPE NAME" of every record and timeout added, lower case */
+	size_t ngiven;
 };
 
 /* ---- plugin/mod_spf.c ------------------------------------------------ */
@@ -76,5 +86,18 @@ bool op_spf_run_void(struct op_spf_run *run, const char *name);
  * an mx that stopped early (a match inside an include that then did not
  * match) is taken for part of the mx: it goes uncounted. */
 bool op_spf_run_is_sub(struct op_spf_run *run, const char *domain, ns_type t);
+
+/* ---- plugin/spf_zone.c ----------------------------------------------- */
+
+/* The type named t ("A", "AAAA", "MX", "PTR", "TXT", "ANY", any case), or
+ * ns_t_invalid. */
+ns_type op_spf_zone_type(const char *t);
+
+/* Whether NAME of type t was given before (a record or a timeout); with
+ * add, remember it.  libspf2's zone takes a timeout only for a name and
+ * type it does not hold yet: otherwise it reads the NULL data of the
+ * timeout (a crash) or calls its error handler (ANY).  1 given before, 0
+ * not, -1: no memory.  op_spf_zone_free() frees what it remembers. */
+int op_spf_zone_given(struct op_spf_zone *z, const char *name, ns_type t, bool add);
 
 #endif
