@@ -458,90 +458,134 @@ static int hash_headers(const struct op_dkim_signer *s, const struct op_header *
 	return 0;
 }
 
-static int sign_rsa(EVP_PKEY *pk, const unsigned char *dg, unsigned char *sig, size_t *len)
+/* Each thread keeps, per algorithm, the signing context of the last key
+ * it used, initialized, and signs with a copy: setting one up fetches the
+ * algorithm from the provider under shared locks (Ed25519: ~4 us a
+ * message with two busy cores; RSA, with its padding and digest: ~11 us
+ * on one core), a copy takes well under 1 us.  An entry holds a reference
+ * on its key, so a key freed by a reload is never mistaken for a new one
+ * at the same address; it is dropped when the thread signs with another
+ * key of that algorithm, or ends.  Two entries: a message signed with an
+ * RSA and an Ed25519 key uses both. */
+struct sign_cache {
+	EVP_PKEY *ed_pk, *rsa_pk;
+	EVP_MD_CTX *ed;	   /* EVP_DigestSignInit_ex() done */
+	EVP_PKEY_CTX *rsa; /* EVP_PKEY_sign_init(), PKCS#1 v1.5, SHA-256 */
+};
+
+static pthread_key_t cache_key;
+static pthread_once_t cache_once = PTHREAD_ONCE_INIT;
+static bool cache_ok;
+
+static void cache_free(void *p)
+{
+	struct sign_cache *c = p;
+
+	if (c == NULL)
+		return;
+	EVP_MD_CTX_free(c->ed);
+	EVP_PKEY_CTX_free(c->rsa);
+	EVP_PKEY_free(c->ed_pk);
+	EVP_PKEY_free(c->rsa_pk);
+	free(c);
+}
+
+static void cache_init(void)
+{
+	cache_ok = pthread_key_create(&cache_key, cache_free) == 0;
+}
+
+/* The calling thread's cache; NULL when it cannot have one. */
+static struct sign_cache *thread_cache(void)
+{
+	struct sign_cache *c;
+
+	pthread_once(&cache_once, cache_init);
+	if (!cache_ok)
+		return NULL;
+	c = pthread_getspecific(cache_key);
+	if (c == NULL &&
+	    ((c = calloc(1, sizeof(*c))) == NULL || pthread_setspecific(cache_key, c) != 0)) {
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
+/* Make *slot the key of the cache entry (a reference taken). */
+static bool cache_own(EVP_PKEY **slot, EVP_PKEY *pk)
+{
+	EVP_PKEY_free(*slot);
+	*slot = NULL;
+	if (EVP_PKEY_up_ref(pk) != 1)
+		return false;
+	*slot = pk;
+	return true;
+}
+
+static EVP_PKEY_CTX *rsa_ctx_new(EVP_PKEY *pk)
 {
 	EVP_PKEY_CTX *c = EVP_PKEY_CTX_new_from_pkey(NULL, pk, NULL);
-	bool ok = c != NULL && EVP_PKEY_sign_init(c) == 1 &&
-		  EVP_PKEY_CTX_set_rsa_padding(c, RSA_PKCS1_PADDING) == 1 &&
-		  EVP_PKEY_CTX_set_signature_md(c, EVP_sha256()) == 1 &&
-		  EVP_PKEY_sign(c, sig, len, dg, 32) == 1;
+
+	if (c != NULL && EVP_PKEY_sign_init(c) == 1 &&
+	    EVP_PKEY_CTX_set_rsa_padding(c, RSA_PKCS1_PADDING) == 1 &&
+	    EVP_PKEY_CTX_set_signature_md(c, EVP_sha256()) == 1)
+		return c;
+	EVP_PKEY_CTX_free(c);
+	return NULL;
+}
+
+/* A signing context for pk of this thread: a copy of the cached one, or
+ * a new one when there is no cache.  NULL on failure. */
+static EVP_PKEY_CTX *rsa_ctx(EVP_PKEY *pk)
+{
+	struct sign_cache *c = thread_cache();
+
+	if (c == NULL)
+		return rsa_ctx_new(pk);
+	if (c->rsa == NULL || c->rsa_pk != pk) {
+		EVP_PKEY_CTX_free(c->rsa);
+		c->rsa = NULL;
+		if (!cache_own(&c->rsa_pk, pk) || (c->rsa = rsa_ctx_new(pk)) == NULL)
+			return rsa_ctx_new(pk);
+	}
+	return EVP_PKEY_CTX_dup(c->rsa);
+}
+
+static int sign_rsa(EVP_PKEY *pk, const unsigned char *dg, unsigned char *sig, size_t *len)
+{
+	EVP_PKEY_CTX *c = rsa_ctx(pk);
+	bool ok = c != NULL && EVP_PKEY_sign(c, sig, len, dg, 32) == 1;
 
 	EVP_PKEY_CTX_free(c);
 	return ok ? 0 : -1;
 }
 
-/* Each thread keeps the signing context of the last Ed25519 key it used,
- * initialized, and signs with a copy: EVP_DigestSignInit_ex() fetches the
- * algorithm from the provider under shared locks, ~4 us a message with
- * two busy cores, a copy ~1 us.  The entry holds a reference on its key,
- * so a key freed by a reload is never mistaken for a new one at the same
- * address; it is dropped when the thread signs with another key or ends. */
-struct ed_cache {
-	EVP_PKEY *pk;
-	EVP_MD_CTX *tmpl;
-};
-
-static pthread_key_t ed_cache_key;
-static pthread_once_t ed_cache_once = PTHREAD_ONCE_INIT;
-static bool ed_cache_ok;
-
-static void ed_cache_free(void *p)
+/* Set m up for signing with pk: a copy of this thread's cached context,
+ * or a fresh initialization when there is no cache.  1 or 0. */
+static int ed_ctx(EVP_MD_CTX *m, EVP_PKEY *pk)
 {
-	struct ed_cache *c = p;
+	struct sign_cache *c = thread_cache();
 
-	if (c == NULL)
-		return;
-	EVP_MD_CTX_free(c->tmpl);
-	EVP_PKEY_free(c->pk);
-	free(c);
-}
-
-static void ed_cache_init(void)
-{
-	ed_cache_ok = pthread_key_create(&ed_cache_key, ed_cache_free) == 0;
-}
-
-/* The calling thread's initialized context for pk; NULL on failure. */
-static const EVP_MD_CTX *ed_template(EVP_PKEY *pk)
-{
-	struct ed_cache *c;
-
-	pthread_once(&ed_cache_once, ed_cache_init);
-	if (!ed_cache_ok)
-		return NULL;
-	c = pthread_getspecific(ed_cache_key);
-	if (c != NULL && c->pk == pk)
-		return c->tmpl;
-	if (c == NULL &&
-	    ((c = calloc(1, sizeof(*c))) == NULL || pthread_setspecific(ed_cache_key, c) != 0)) {
-		free(c);
-		return NULL;
+	if (c != NULL && (c->ed == NULL || c->ed_pk != pk)) {
+		EVP_MD_CTX_free(c->ed);
+		c->ed = EVP_MD_CTX_new();
+		if (c->ed == NULL || !cache_own(&c->ed_pk, pk) ||
+		    EVP_DigestSignInit_ex(c->ed, NULL, NULL, NULL, NULL, pk, NULL) != 1) {
+			EVP_MD_CTX_free(c->ed);
+			c->ed = NULL;
+		}
 	}
-	EVP_MD_CTX_free(c->tmpl);
-	EVP_PKEY_free(c->pk);
-	c->pk = NULL;
-	c->tmpl = EVP_MD_CTX_new();
-	if (c->tmpl == NULL ||
-	    EVP_DigestSignInit_ex(c->tmpl, NULL, NULL, NULL, NULL, pk, NULL) != 1 ||
-	    EVP_PKEY_up_ref(pk) != 1) {
-		EVP_MD_CTX_free(c->tmpl);
-		c->tmpl = NULL;
-		return NULL;
-	}
-	c->pk = pk;
-	return c->tmpl;
+	if (c != NULL && c->ed != NULL)
+		return EVP_MD_CTX_copy_ex(m, c->ed);
+	return EVP_DigestSignInit_ex(m, NULL, NULL, NULL, NULL, pk, NULL);
 }
 
 /* RFC 8463 3: PureEdDSA over the SHA-256 digest (32 bytes). */
 static int sign_ed25519(EVP_PKEY *pk, const unsigned char *dg, unsigned char *sig, size_t *len)
 {
-	const EVP_MD_CTX *tmpl = ed_template(pk);
 	EVP_MD_CTX *m = EVP_MD_CTX_new();
-	bool ok =
-	    m != NULL &&
-	    (tmpl != NULL ? EVP_MD_CTX_copy_ex(m, tmpl) == 1
-			  : EVP_DigestSignInit_ex(m, NULL, NULL, NULL, NULL, pk, NULL) == 1) &&
-	    EVP_DigestSign(m, sig, len, dg, 32) == 1;
+	bool ok = m != NULL && ed_ctx(m, pk) == 1 && EVP_DigestSign(m, sig, len, dg, 32) == 1;
 
 	EVP_MD_CTX_free(m);
 	return ok ? 0 : -1;
