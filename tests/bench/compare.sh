@@ -439,8 +439,9 @@ report_matrix() {
 	local alg sock msg conc o d
 	printf '\nMilter alone: opbench -> milter, connections reused, %s round(s) of %s s per cell and\n' "$ROUNDS" "$ROUND_SECS"
 	printf 'milter, in turn with the other; rate, p50, p99 and others%% (the share of all CPUs that other\n'
-	printf 'processes used meanwhile, which skews the figures) from the least disturbed round; CPU = the\n'
-	printf 'milter'"'"'s utime+stime per message over all rounds; every message signed once (checked);\n'
+	printf 'processes used meanwhile, which skews the figures) from the least disturbed round (of equals,\n'
+	printf 'the fastest); CPU = the milter'"'"'s utime+stime per message in that round (over all rounds when\n'
+	printf 'it counted under 50 clock ticks); every message signed once (checked);\n'
 	printf 'ratios outpost/OpenDKIM\n'
 	printf '%-10s %-8s %-4s %4s | %-31s | %-31s | %6s %6s %7s\n' "" "" "" "" \
 		"outpost" "OpenDKIM" "rate" "CPU" ""
