@@ -17,7 +17,10 @@
 #     shows what signing alone costs). Each cell: msgs/s, the milter's
 #     CPU time per message (utime+stime of /proc/PID/stat around the run),
 #     p50/p99 latency, and the ratios outpost/OpenDKIM. Every message must
-#     come back with its signature (opbench --expect-sigs 1), else "ERR";
+#     come back with its signature (opbench --expect-sigs 1), else "ERR".
+#     The goals that compare outpost with itself (TCP against unix at 1
+#     connection, 32 against 2 connections) are measured again with those
+#     cells in turn, round after round, not minutes apart (ratio_pairs);
 #  3. Postfix end to end: smtp-source -> private Postfix -> smtp-sink with no
 #     milter, with OpenDKIM, with outpost (unix sockets), as ratios to
 #     Postfix alone; every relayed message is counted and one is verified
@@ -218,6 +221,50 @@ pipeline_cost() {
 		done
 		e2e_log "pipeline ${LABEL[$alg]}: signing only $(bench_field "${R[pipe-dkim|$alg]}" cpu_us_per_msg) us," \
 			"full $(bench_field "${R[pipe-full|$alg]}" cpu_us_per_msg) us per message"
+	done
+}
+
+# ratio_pairs: the goals that compare outpost with itself (TCP against the
+# unix socket at 1 connection, 32 against 2 connections) measured in one
+# stretch, cell after cell in turn, ROUNDS times: in the table above such
+# cells run minutes apart, and this machine's speed drifts by 10-20 % in
+# minutes. Full pipeline, 2 KB; one outpost on a unix socket and one on
+# TCP, side by side. R keys "pair|ALG|SOCK|CONC".
+PAIR_CELLS="unix:1 tcp:1 unix:2 unix:32"
+ratio_pairs() {
+	local alg k cell pid sock round pids usock tsock
+	for alg in $ALGS; do
+		usock=$(bench_socket unix "pair-$alg")
+		tsock=$(bench_socket tcp "pair-$alg")
+		pids=""
+		for k in unix tcp; do
+			[ "$k" = unix ] && sock=$usock || sock=$tsock
+			bench_outpost_conf "$E2E_T/pair-$k-$alg.conf" "$sock" "$alg"
+			bench_start "pair-$k" "$sock" "$OUTPOST" -f -c "$E2E_T/pair-$k-$alg.conf" || break
+			pids="$pids $BENCH_PID"
+		done
+		set -- $pids
+		if [ $# = 2 ]; then
+			for ((round = 1; round <= ROUNDS; round++)); do
+				for cell in $PAIR_CELLS; do
+					[ "${cell%:*}" = unix ] && pid=$1 sock=$usock || pid=$2 sock=$tsock
+					bench_run "pair-$alg-${cell/:/-}-$round" "$pid" "$sock" "$BENCH_D/text.eml" \
+						"${cell#*:}" "$ROUND_SECS" 1 >>"$E2E_T/runs/pair-$alg-${cell/:/-}.results"
+				done
+			done
+			for cell in $PAIR_CELLS; do
+				R[pair|$alg|${cell%:*}|${cell#*:}]=$(bench_merge <"$E2E_T/runs/pair-$alg-${cell/:/-}.results")
+			done
+		fi
+		for pid in $pids; do
+			e2e_stop_proc "$pid" "$(e2e_starttime "$pid")" outpost 15 || true
+			wait "$pid" 2>/dev/null
+			e2e_untrack "$pid"
+		done
+		[ $# = 2 ] || return 1
+		e2e_log "pairs ${LABEL[$alg]}: unix/1 $(bench_field "${R[pair|$alg|unix|1]}" rate)," \
+			"tcp/1 $(bench_field "${R[pair|$alg|tcp|1]}" rate), unix/2 $(bench_field "${R[pair|$alg|unix|2]}" rate)," \
+			"unix/32 $(bench_field "${R[pair|$alg|unix|32]}" rate) msgs/s"
 	done
 }
 
@@ -495,6 +542,22 @@ report_pipeline() {
 	done
 }
 
+report_pairs() {
+	local alg cell r
+	printf '\noutpost against itself, cells in turn (%s round(s) each, the goals below use these): 2 KB,\n' "$ROUNDS"
+	printf 'full pipeline; msgs/s, p50 and p99 ms of the least disturbed round\n'
+	for alg in $ALGS; do
+		printf '  %-9s' "${LABEL[$alg]}"
+		for cell in $PAIR_CELLS; do
+			r=${R[pair|$alg|${cell%:*}|${cell#*:}]:-}
+			printf ' %s %s: %s %s %s;' "${cell%:*}" "${cell#*:}" "$(bench_fmt "$(bench_field "$r" rate)")" \
+				"$(bench_fmt "$(awk -v u="$(bench_field "$r" p50_us)" 'BEGIN {if (u != "") print u / 1000}')" 2)" \
+				"$(bench_fmt "$(awk -v u="$(bench_field "$r" p99_us)" 'BEGIN {if (u != "") print u / 1000}')" 2)"
+		done
+		echo
+	done
+}
+
 report_conn() {
 	local alg o d
 	printf '\nOne connection per message (opbench -k 1: connect, negotiation, connect and HELO events\n'
@@ -596,18 +659,18 @@ report_goals() {
 		goal "$a" "${LABEL[${t%:*}]} msgs/s at 2 conns, unix >= ${t#*:}x OpenDKIM: $(bench_fmt "$o") vs $(bench_fmt "$d") = $(bench_ratio "$o" "$d")x (outpost: full pipeline)"
 	done
 	for t in $ALGS; do
-		o=$(val outpost text "$t" tcp 1 rate)
-		u=$(val outpost text "$t" unix 1 rate)
+		o=$(bench_field "${R[pair|$t|tcp|1]:-}" rate)
+		u=$(bench_field "${R[pair|$t|unix|1]:-}" rate)
 		need "$o" "$u" && a="$o >= 0.9 * $u" || a=""
 		goal "$a" "${LABEL[$t]} TCP at 1 conn >= 0.9x unix socket: $(bench_fmt "$o") vs $(bench_fmt "$u") msgs/s = $(bench_ratio "$o" "$u" 3)x"
 	done
 	for t in $ALGS; do
-		r2=$(val outpost text "$t" unix 2 rate)
-		r32=$(val outpost text "$t" unix 32 rate)
+		r2=$(bench_field "${R[pair|$t|unix|2]:-}" rate)
+		r32=$(bench_field "${R[pair|$t|unix|32]:-}" rate)
 		need "$r2" "$r32" && a="$r32 >= 0.95 * $r2" || a=""
 		goal "$a" "${LABEL[$t]} 32 conns >= 0.95x 2 conns: $(bench_fmt "$r32") vs $(bench_fmt "$r2") msgs/s = $(bench_ratio "$r32" "$r2" 3)x"
-		p50=$(val outpost text "$t" unix 32 p50_us)
-		p99=$(val outpost text "$t" unix 32 p99_us)
+		p50=$(bench_field "${R[pair|$t|unix|32]:-}" p50_us)
+		p99=$(bench_field "${R[pair|$t|unix|32]:-}" p99_us)
 		need "$p50" "$p99" && a="$p99 <= 3 * $p50" || a=""
 		goal "$a" "${LABEL[$t]} p99 at 32 conns <= 3x p50: $(bench_fmt "$p99") vs $(bench_fmt "$p50") us = $(bench_ratio "$p99" "$p50")x"
 	done
@@ -639,6 +702,7 @@ report() {
 		"Ed25519 sign $ED_SIGN_US us"
 	report_matrix
 	report_pipeline
+	report_pairs
 	report_conn
 	report_postfix
 	report_scale
@@ -726,6 +790,7 @@ for alg in $ALGS; do
 	done
 done
 pipeline_cost || e2e_log "pipeline cost: outpost did not start"
+ratio_pairs || e2e_log "outpost against itself: outpost did not start"
 postfix_all
 for n in $SCALE_NS; do
 	scale_run "$n" || e2e_log "scale run $n failed"
