@@ -409,28 +409,52 @@ verify_one() {
 # 4. Scale
 # ---------------------------------------------------------------------------
 
-# scale_run N: outpost with a refile SigningTable of N domains.
-scale_run() {
+# scale_start N: an outpost signing through a refile SigningTable of N
+# domains, on a socket of its own; SCALE[N|pid], load time, VmRSS after
+# loading.
+scale_start() {
 	local n=$1
-	local d=$E2E_T/scale-$n sock t0 r i
+	local d=$E2E_T/scale-$n sock t0
 	mkdir -p "$d"
 	printf 'bench %%:ed:%s\n' "$BENCH_D/ed.pem" >"$d/KeyTable"
 	awk -v n="$n" 'BEGIN {for (i = 1; i <= n; i++) printf "*@d%06d.bench.test bench\n", i}' \
 		>"$d/SigningTable"
 	sed "s/^From: .*/From: Alice Example <alice@d$(printf %06d "$n").bench.test>/" \
 		"$BENCH_D/text.eml" >"$d/msg.eml"
-	sock=unix:$BENCH_SOCKDIR/scale.sock
+	sock=unix:$BENCH_SOCKDIR/scale-$n.sock
 	bench_outpost_tables_conf "$d/outpost.conf" "$sock" "$d/KeyTable" "$d/SigningTable"
 	t0=$EPOCHREALTIME
-	start_outpost "$d/outpost.conf" || return 1
+	bench_start "scale-$n" "$sock" "$OUTPOST" -f -c "$d/outpost.conf" || return 1
+	SCALE[$n|pid]=$BENCH_PID
 	SCALE[$n|load]=$(e2e_elapsed "$t0")
-	SCALE[$n|rss0]=$(bench_rss "$OUTPOST_PID")
-	r=$(for ((i = 1; i <= ROUNDS; i++)); do
-		bench_run "scale-$n-$i" "$OUTPOST_PID" "$sock" "$d/msg.eml" 2 "$ROUND_SECS" 1
-	done | bench_merge)
-	SCALE[$n|r]=$r
-	stop_outpost
-	e2e_log "scale $n domains: $(bench_field "$r" rate) msgs/s, VmRSS $(bench_field "$r" rss_kb) kB"
+	SCALE[$n|rss0]=$(bench_rss "$BENCH_PID")
+}
+
+# scale_all: the outposts of every size of SCALE_NS side by side, one
+# round of each in turn, ROUNDS times (the machine's speed drifts between
+# minutes; the goal compares sizes); SCALE[N|r].
+scale_all() {
+	local n i pid
+	for n in $SCALE_NS; do
+		scale_start "$n" || e2e_log "scale run $n: outpost did not start"
+	done
+	for ((i = 1; i <= ROUNDS; i++)); do
+		for n in $SCALE_NS; do
+			[ -n "${SCALE[$n|pid]:-}" ] || continue
+			bench_run "scale-$n-$i" "${SCALE[$n|pid]}" "unix:$BENCH_SOCKDIR/scale-$n.sock" \
+				"$E2E_T/scale-$n/msg.eml" 2 "$ROUND_SECS" 1 >>"$E2E_T/runs/scale-$n.results"
+		done
+	done
+	for n in $SCALE_NS; do
+		pid=${SCALE[$n|pid]:-}
+		[ -n "$pid" ] || continue
+		SCALE[$n|r]=$(bench_merge <"$E2E_T/runs/scale-$n.results")
+		e2e_stop_proc "$pid" "$(e2e_starttime "$pid")" outpost 15 || true
+		wait "$pid" 2>/dev/null
+		e2e_untrack "$pid"
+		e2e_log "scale $n domains: $(bench_field "${SCALE[$n|r]}" rate) msgs/s," \
+			"VmRSS $(bench_field "${SCALE[$n|r]}" rss_kb) kB"
+	done
 }
 
 # rate_store: tests/bench/bench_rate (the rate module's store interface, one
@@ -598,7 +622,7 @@ report_scale() {
 	base=$(bench_field "${SCALE[10|r]:-}" rate)
 	printf '\nScale: outpost, OpenDKIM refile SigningTable of N domains + KeyTable "%%:ed:KEY",\n'
 	printf 'From: the last domain of the table, 2 KB, Ed25519, 2 connections, unix socket, %s round(s) of\n' "$ROUNDS"
-	printf '%s s (the least disturbed one)\n' "$ROUND_SECS"
+	printf '%s s, the sizes side by side and in turn (the least disturbed round)\n' "$ROUND_SECS"
 	printf '  %8s %8s %14s %14s %9s %7s\n' domains "load s" "VmRSS load kB" "VmRSS run kB" msgs/s "vs 10"
 	for n in $SCALE_NS; do
 		r=${SCALE[$n|r]:-}
@@ -792,9 +816,7 @@ done
 pipeline_cost || e2e_log "pipeline cost: outpost did not start"
 ratio_pairs || e2e_log "outpost against itself: outpost did not start"
 postfix_all
-for n in $SCALE_NS; do
-	scale_run "$n" || e2e_log "scale run $n failed"
-done
+scale_all
 rate_store
 report | tee "$E2E_T/report.txt"
 exit 0
