@@ -194,7 +194,7 @@ matrix_block() {
 # pipeline, 2 KB, 2 connections, unix socket, rounds in turn; R keys
 # "pipe-dkim|ALG" and "pipe-full|ALG".
 pipeline_cost() {
-	local alg p pid sock round pids
+	local alg p sock round pids
 	for alg in $ALGS; do
 		pids=""
 		for p in dkim full; do
@@ -214,11 +214,8 @@ pipeline_cost() {
 		for p in dkim full; do
 			R[pipe-$p|$alg]=$(bench_merge <"$E2E_T/runs/pipe-$p-$alg.results")
 		done
-		for pid in $pids; do
-			e2e_stop_proc "$pid" "$(e2e_starttime "$pid")" outpost 15 || true
-			wait "$pid" 2>/dev/null
-			e2e_untrack "$pid"
-		done
+		# shellcheck disable=SC2086 # one PID per word
+		bench_stop outpost 15 $pids
 		e2e_log "pipeline ${LABEL[$alg]}: signing only $(bench_field "${R[pipe-dkim|$alg]}" cpu_us_per_msg) us," \
 			"full $(bench_field "${R[pipe-full|$alg]}" cpu_us_per_msg) us per message"
 	done
@@ -256,11 +253,8 @@ ratio_pairs() {
 				R[pair|$alg|${cell%:*}|${cell#*:}]=$(bench_merge <"$E2E_T/runs/pair-$alg-${cell/:/-}.results")
 			done
 		fi
-		for pid in $pids; do
-			e2e_stop_proc "$pid" "$(e2e_starttime "$pid")" outpost 15 || true
-			wait "$pid" 2>/dev/null
-			e2e_untrack "$pid"
-		done
+		# shellcheck disable=SC2086 # one PID per word
+		bench_stop outpost 15 $pids
 		[ $# = 2 ] || return 1
 		e2e_log "pairs ${LABEL[$alg]}: unix/1 $(bench_field "${R[pair|$alg|unix|1]}" rate)," \
 			"tcp/1 $(bench_field "${R[pair|$alg|tcp|1]}" rate), unix/2 $(bench_field "${R[pair|$alg|unix|2]}" rate)," \
@@ -353,7 +347,7 @@ postfix_round() {
 # was relayed and signed (and one sample verified) into E2E_NOTE[NAME];
 # stops the instance, its milter and its sink.
 postfix_finish() {
-	local name=$1 dir=$E2E_T/sink-$1 signed got pid
+	local name=$1 dir=$E2E_T/sink-$1 signed got
 	# The round other processes disturbed least (of equals, the faster).
 	E2E_RATE[$name]=$(echo ${PF_RATES[$name]:-} | tr ' /%' '\n  ' | sort -k2,2n -k1,1nr |
 		awk 'NR == 1 {print $1}')
@@ -364,11 +358,8 @@ postfix_finish() {
 	[ -n "${PF_CPU[$name]:-}" ] && E2E_NOTE[$name]="${E2E_NOTE[$name]}; milter CPU us/msg${PF_CPU[$name]}"
 	[ "$name" != none ] && verify_one "$name" "$dir"
 	stop_postfix "$name"
-	for pid in ${PF_PIDS[$name]:-}; do
-		e2e_stop_proc "$pid" "$(e2e_starttime "$pid")" "$name" 10 || true
-		wait "$pid" 2>/dev/null
-		e2e_untrack "$pid"
-	done
+	# shellcheck disable=SC2086 # one PID per word
+	bench_stop "$name" 10 ${PF_PIDS[$name]:-}
 	e2e_log "postfix $name: ${E2E_RATE[$name]:-?} msgs/s (${E2E_NOTE[$name]})"
 }
 
@@ -449,9 +440,7 @@ scale_all() {
 		pid=${SCALE[$n|pid]:-}
 		[ -n "$pid" ] || continue
 		SCALE[$n|r]=$(bench_merge <"$E2E_T/runs/scale-$n.results")
-		e2e_stop_proc "$pid" "$(e2e_starttime "$pid")" outpost 15 || true
-		wait "$pid" 2>/dev/null
-		e2e_untrack "$pid"
+		bench_stop outpost 15 "$pid"
 		e2e_log "scale $n domains: $(bench_field "${SCALE[$n|r]}" rate) msgs/s," \
 			"VmRSS $(bench_field "${SCALE[$n|r]}" rss_kb) kB"
 	done

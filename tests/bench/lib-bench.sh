@@ -223,6 +223,19 @@ bench_start() {
 	fi
 }
 
+# bench_stop LABEL SECONDS PID...: stop each process started by bench_start
+# (SIGTERM, SIGKILL after SECONDS), reap it and forget it. Returns 0.
+bench_stop() {
+	local label=$1 secs=$2 pid
+	shift 2
+	for pid in "$@"; do
+		e2e_stop_proc "$pid" "$(e2e_starttime "$pid")" "$label" "$secs" || true
+		wait "$pid" 2>/dev/null
+		e2e_untrack "$pid"
+	done
+	return 0
+}
+
 # bench_socket KIND NAME: "unix:E2E_T/sock/NAME.sock", or for KIND tcp
 # "inet:PORT@127.0.0.1" on a free port.
 bench_socket() {
