@@ -44,6 +44,9 @@ static const struct op_conf_key conftab[] = {
 	{"milter.shutdown_timeout", OP_CT_DURATION, OFF(milter_shutdown_timeout_ms), "30s", 0, 600 * SEC, NULL, true,
 	 "on SIGTERM, how long messages in flight may take to finish"},
 
+	{"milter.sched_slice_us", OP_CT_INT, OFF(milter_sched_slice_us), "100", 0, 100000, NULL, false,
+	 "scheduler slice requested for connection threads, us (0: the kernel's)"},
+
 	/* log */
 	{"log.level", OP_CT_LOGLEVEL, OFF(log_level), "info", 0, 0, NULL, true,
 	 "lowest level logged: debug, info, notice, warning, error"},

@@ -34,6 +34,12 @@ void op_milter_stop(void);
  * it was closed before), -1 on error (errno). */
 int op_milter_close_listener(void);
 
+/* thread_slice.c: ask for a scheduler slice of us microseconds for the
+ * calling thread (Linux 6.12+ honours it; older kernels ignore it).  us <=
+ * 0: nothing.  The first outcome worth knowing is logged once.  0, or -1
+ * when the kernel refused (the thread runs on as before). */
+int op_thread_request_slice(long long us);
+
 /* The callbacks (milter.c) the engine calls for every MTA connection. */
 struct op_mcallbacks;
 const struct op_mcallbacks *op_milter_callbacks(void);

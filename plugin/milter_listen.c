@@ -36,6 +36,7 @@ extern unsigned op_session_msgs_inflight, op_session_conns_inflight;
 static int listen_fd = -1;
 static int wake[2] = {-1, -1}; /* op_milter_stop() -> the accept loop */
 static long long conn_timeout_ms;
+static long long sched_slice_us;
 static pthread_mutex_t stop_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t stop_cond = PTHREAD_COND_INITIALIZER;
 static bool stop_asked, listener_closed;
@@ -186,6 +187,7 @@ int op_milter_setup(const struct op_config *cfg, char *err, size_t errsize)
 	}
 	listen_fd = fd;
 	conn_timeout_ms = cfg->milter_timeout_ms;
+	sched_slice_us = cfg->milter_sched_slice_us;
 	return 0;
 }
 
@@ -308,6 +310,7 @@ static void *conn_thread(void *arg)
 		pthread_mutex_unlock(&pool.lock);
 		return arg;
 	}
+	(void)op_thread_request_slice(sched_slice_us); /* see thread_slice.c */
 	while ((fd = next_connection(fresh)) >= 0) {
 		fresh = false;
 		(void)op_mctx_serve(ctx, fd);

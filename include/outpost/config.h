@@ -64,6 +64,7 @@ struct op_config {
 	long long milter_backlog;
 	long long milter_timeout_ms;
 	long long milter_shutdown_timeout_ms;
+	long long milter_sched_slice_us;
 
 	/* log */
 	int log_level;
