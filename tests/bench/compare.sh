@@ -497,7 +497,8 @@ others() {
 
 report_matrix() {
 	local alg sock msg conc o d
-	printf '\nMilter alone: opbench -> milter, connections reused, %s round(s) of %s s per cell and\n' "$ROUNDS" "$ROUND_SECS"
+	printf '\nMilter alone: opbench -> milter (writing commands as Postfix does: those that need no\n'
+	printf 'reply wait for the next that does), connections reused, %s round(s) of %s s per cell and\n' "$ROUNDS" "$ROUND_SECS"
 	printf 'milter, in turn with the other; rate, p50, p99 and others%% (the share of all CPUs that other\n'
 	printf 'processes used meanwhile, which skews the figures) from the least disturbed round (of equals,\n'
 	printf 'the fastest); CPU = the milter'"'"'s utime+stime per message in that round (over all rounds when\n'

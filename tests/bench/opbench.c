@@ -56,7 +56,10 @@ static void usage(void)
 	      "  --timeout SECONDS     per packet (default 30)\n"
 	      "  --expect-sigs N       every message must get exactly N DKIM-Signature headers\n"
 	      "  --pid PID             the milter's process: its CPU time and VmRSS\n"
-	      "  --quickack            TCP_QUICKACK after each read (Postfix has none)\n",
+	      "  --quickack            TCP_QUICKACK after each read (Postfix has none)\n"
+	      "  --sendmail-writes     write every command at once, as Sendmail does\n"
+	      "                        (default: as Postfix, commands that need no reply\n"
+	      "                        wait for the next one that does, or 4 KB)\n",
 	      stderr);
 }
 
@@ -96,7 +99,8 @@ enum {
 	O_TIMEOUT,
 	O_EXPECT,
 	O_PID,
-	O_QUICKACK
+	O_QUICKACK,
+	O_SENDMAIL_WRITES
 };
 
 static const struct option longopts[] = {
@@ -116,6 +120,7 @@ static const struct option longopts[] = {
     {"expect-sigs", required_argument, NULL, O_EXPECT},
     {"pid", required_argument, NULL, O_PID},
     {"quickack", no_argument, NULL, O_QUICKACK},
+    {"sendmail-writes", no_argument, NULL, O_SENDMAIL_WRITES},
     {NULL, 0, NULL, 0},
 };
 
@@ -160,6 +165,9 @@ static int set_opt(struct opbench_opts *o, int c, const char *arg)
 		return parse_ulong(arg, 1, 3600, &o->timeout);
 	case O_QUICKACK:
 		o->quickack = true;
+		return 0;
+	case O_SENDMAIL_WRITES:
+		o->sendmail_writes = true;
 		return 0;
 	case O_EXPECT:
 		if (parse_ulong(arg, 0, 1000, &v) < 0)
@@ -339,12 +347,14 @@ static int report(const struct opbench_opts *o, const struct mproto_msg *msg,
 
 	for (i = 0; i < OPBENCH_ERROR; i++)
 		done += t->finals[i];
-	printf("opbench: %s, %lu connection(s), %s; message %zu bytes (%zu headers)%s\n", o->socket,
-	       o->conns,
-	       o->per_conn == 1 ? "one connection per message"
-	       : o->per_conn	? "reconnect after per-conn messages"
-				: "connections reused",
-	       message_bytes(msg), msg->nhdrs, o->quickack ? ", quickack" : "");
+	printf(
+	    "opbench: %s, %lu connection(s), %s; message %zu bytes (%zu headers); writes as %s%s\n",
+	    o->socket, o->conns,
+	    o->per_conn == 1 ? "one connection per message"
+	    : o->per_conn    ? "reconnect after per-conn messages"
+			     : "connections reused",
+	    message_bytes(msg), msg->nhdrs, o->sendmail_writes ? "Sendmail" : "Postfix",
+	    o->quickack ? ", quickack" : "");
 	printf("opbench: %lu done in %.3f s: %.1f msgs/s; latency p50 %.3f ms, p99 %.3f ms, "
 	       "max %.3f ms; %lu connections opened; per thread %lu..%lu transactions\n",
 	       done, secs, secs > 0 ? (double)done / secs : 0, p50 / 1e3, p99 / 1e3, max / 1e3,

@@ -48,6 +48,7 @@ struct opbench_opts {
 	long expect_sigs;	 /* DKIM-Signature insertions every message must get; -1: any */
 	pid_t pid;		 /* milter process for CPU and RSS figures; 0: none */
 	bool quickack;		 /* TCP_QUICKACK after each read */
+	bool sendmail_writes;	 /* each command written at once (mproto delay_writes off) */
 };
 
 /* State shared by all threads: atomics only. */

@@ -9,9 +9,15 @@
  * at connect or HELO holds for the connection: that transaction ends with
  * it and the next one opens a new connection.
  *
- * Latency: from MAIL to the ABORT written; with one connection per message
- * (per_conn 1) from the connect() to SMFIC_QUIT written, as an MTA without
- * connection reuse pays it.
+ * Commands are written as Postfix writes them (mproto delay_writes): those
+ * that need no reply wait for the next one that does, so the headers, the
+ * body and end of message go out together; --sendmail-writes writes each
+ * at once.
+ *
+ * Latency: from MAIL to the ABORT written (or, with Postfix's writes,
+ * buffered: it goes out with the next MAIL); with one connection per
+ * message (per_conn 1) from the connect() to SMFIC_QUIT written, as an MTA
+ * without connection reuse pays it.
  *
  * Limits: none of its own; mproto bounds packets, replies and waits.
  */
@@ -115,7 +121,8 @@ static void conn_close(struct conn *c, bool quit)
 static int conn_open(struct conn *c, enum opbench_final *f, const char **err_r)
 {
 	const struct opbench_opts *o = c->sh->o;
-	struct mproto_opts mo = {(unsigned)o->timeout * 1000, lookup, c, NULL, o->quickack};
+	struct mproto_opts mo = {(unsigned)o->timeout * 1000, lookup, c, NULL, o->quickack,
+				 !o->sendmail_writes};
 	struct mproto_reply r;
 	char fam = strchr(o->client_addr, ':') ? '6' : '4';
 

@@ -166,6 +166,7 @@ static void close_fd(struct mproto *mp)
 		(void)close(mp->fd);
 	mp->fd = -1;
 	mp->rb.pos = mp->rb.len = 0;
+	mp->out.len = 0; /* unwritten commands die with the connection */
 }
 
 /* set_err - error text without closing: the caller misused the API. */
@@ -210,6 +211,19 @@ static int flush(struct mproto *mp, const char **err_r)
 	return 0;
 }
 
+/* Postfix's VSTREAM_BUFSIZE: with delay_writes, output waiting in the
+ * buffer goes out once it reaches this size. */
+#define WRITE_BUF 4096
+
+/* flush_unless_delayed - flush now, unless delay_writes lets the output
+ * wait for the next read (read_packet flushes it) or a full buffer. */
+static int flush_unless_delayed(struct mproto *mp, const char **err_r)
+{
+	if (mp->o.delay_writes && !mp->out.oom && mp->out.len < WRITE_BUF)
+		return 0;
+	return flush(mp, err_r);
+}
+
 /* read_fail - the text for a failed read: EOF, timeout or I/O error. */
 static int read_fail(struct mproto *mp, const char *after, bool mid, const char **err_r)
 {
@@ -232,6 +246,8 @@ static int read_packet(struct mproto *mp, const char *after, char *cmd_r, const 
 
 	if (mp->fd < 0)
 		return set_err(mp, err_r, "not connected");
+	if (mp->out.len > 0 && flush(mp, err_r) < 0) /* what delay_writes kept */
+		return -1;
 	if (mproto_net_read(mp->fd, &mp->rb, &len, 4, deadline) < 0)
 		return read_fail(mp, after, false, err_r);
 	len = ntohl(len);
@@ -644,8 +660,10 @@ static int run_event(struct mproto *mp, enum ev kind, struct mproto_reply *r, co
 		put_packet(mp, ev->cmd, mp->ev.data, mp->ev.len);
 	if (mp->ev.oom || mp->mac.oom)
 		return fail(mp, err_r, "out of memory building %s", ev->name);
-	if (flush(mp, err_r) < 0)
-		return -1;
+	if (no || (mp->neg.protocol & ev->nr_flag) != 0) {
+		if (flush_unless_delayed(mp, err_r) < 0)
+			return -1;
+	}
 	if (no)
 		return 0;
 	if ((mp->neg.protocol & ev->nr_flag) != 0) {
@@ -766,7 +784,7 @@ int mproto_eom(struct mproto *mp, struct mproto_reply *r, const char **err_r)
 int mproto_abort(struct mproto *mp, const char **err_r)
 {
 	put_packet(mp, SMFIC_ABORT, "", 0);
-	return flush(mp, err_r);
+	return flush_unless_delayed(mp, err_r);
 }
 
 int mproto_quit(struct mproto *mp, const char **err_r)

@@ -126,6 +126,14 @@ struct mproto_opts {
 	 * (Nagle on its side). A benchmark of the filter may want it on.
 	 */
 	bool quickack;
+	/*
+	 * Write as Postfix does: its milter stream is double-buffered, so a
+	 * command that needs no reply (SMFIP_NR_*, SMFIC_ABORT) waits in a
+	 * 4096-byte buffer and goes out with the next command whose reply is
+	 * read, or when the buffer fills. Off: every command is written at
+	 * once, as Sendmail does.
+	 */
+	bool delay_writes;
 };
 
 /*
@@ -206,7 +214,8 @@ int mproto_eom(struct mproto *mp, struct mproto_reply *r, const char **err_r);
 
 /*
  * mproto_abort - SMFIC_ABORT (no reply). Postfix sends it after every
- * transaction that got as far as MAIL, whatever its outcome.
+ * transaction that got as far as MAIL, whatever its outcome; with
+ * delay_writes it goes out with the next command written.
  * mproto_quit - SMFIC_QUIT (no reply), then close.
  * Both return 0, or -1 with *err_r set.
  */
