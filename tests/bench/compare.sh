@@ -110,7 +110,7 @@ SCALE_NS="10 10000 100000"
 declare -A R=()        # "milter|msg|alg|sock|conc" -> RESULT line
 declare -A E2E_RATE=() # "none" | "opendkim-rsa" | "outpost-ed" ... -> msgs/s
 declare -A E2E_NOTE=()
-declare -A PF_PORT=() PF_PIDS=() PF_WANT=() PF_RATES=() PF_LOST=() PF_CPU=()
+declare -A PF_PORT=() PF_PIDS=() PF_WANT=() PF_RATES=() PF_LOST=() PF_CPU=() PF_ALL=()
 declare -A SCALE=()    # "N|field" -> value
 declare -A LABEL=([text]="2KB text" [html]="50KB html" [attach]="1MB att." [rsa]=RSA-2048 [ed]=Ed25519)
 RSA_SIGN_US="" ED_SIGN_US=""
@@ -281,14 +281,20 @@ stop_postfix() {
 
 # relay DIR WANT PORT FILE N: smtp-source sends N copies of FILE (10
 # sessions in parallel, one message each, as smtp-source does by default);
-# wait until DIR holds WANT dumps; print the seconds from the start.
+# wait until DIR holds WANT dumps; print the seconds from the start to the
+# newest dump's modification time (the last delivery, not the poll that
+# saw it: polls are 0.1 s apart, a round lasts about 1 s).
 # Returns 1 when smtp-source fails or after 300 s.
 relay() {
-	local dir=$1 want=$2 port=$3 file=$4 n=$5 t0=$EPOCHREALTIME i
+	local dir=$1 want=$2 port=$3 file=$4 n=$5 t0=$EPOCHREALTIME i last
 	smtp-source -s 10 -m "$n" -f alice@example.org -t bob@example.net -F "$file" \
 		"127.0.0.1:$port" >>"$E2E_T/smtp-source.log" 2>&1 || return 1
 	for ((i = 0; i < 3000; i++)); do
-		[ "$(find "$dir" -type f | wc -l)" -ge "$want" ] && { bench_since "$t0"; return 0; }
+		if [ "$(find "$dir" -type f | wc -l)" -ge "$want" ]; then
+			last=$(find "$dir" -type f -printf '%T@\n' | sort -n | tail -n 1)
+			awk -v a="$t0" -v b="$last" 'BEGIN {printf "%.3f\n", b - a}'
+			return 0
+		fi
 		sleep 0.1
 	done
 	return 1
@@ -325,7 +331,8 @@ postfix_setup() {
 # postfix_round NAME N: relay N more messages through NAME; appends
 # "RATE/OTHERS%" to PF_RATES[NAME] (OTHERS%: the share of all CPUs that
 # processes other than ours used meanwhile), and the milter's CPU time per
-# message (us) to PF_CPU[NAME].
+# message (us) to PF_CPU[NAME], and the CPU time of all our processes
+# (Postfix's, the milter, smtp-source, smtp-sink) per message to PF_ALL[NAME].
 postfix_round() {
 	local name=$1 n=$2 secs t0 t1 m0 m1 mpid
 	mpid=$(echo "${PF_PIDS[$name]}" | awk '{print $2}')
@@ -336,6 +343,8 @@ postfix_round() {
 		t1=$(bench_tree_ticks)
 		m1=$(bench_ticks "$mpid")
 		PF_RATES[$name]="${PF_RATES[$name]:-} $(awk -v n="$n" -v s="$secs" 'BEGIN {printf "%.1f", n / s}')/$(bench_others_pct "$t0" "$t1")%"
+		PF_ALL[$name]="${PF_ALL[$name]:-} $(awk -v a="$t0" -v b="$t1" -v n="$n" -v hz="$(getconf CLK_TCK)" \
+			'BEGIN {split(a, x, " "); split(b, y, " "); printf "%.0f", (y[3] - x[3]) * 1e6 / hz / n}')"
 		[ -n "$mpid" ] && PF_CPU[$name]="${PF_CPU[$name]:-} $(awk -v a="$m0" -v b="$m1" -v n="$n" -v hz="$(getconf CLK_TCK)" \
 			'BEGIN {printf "%.0f", (b - a) * 1e6 / hz / n}')"
 	else
@@ -355,6 +364,7 @@ postfix_finish() {
 	signed=$(grep -l '^DKIM-Signature:' "$dir"/* 2>/dev/null | wc -l)
 	got=$(find "$dir" -type f | wc -l)
 	E2E_NOTE[$name]="${E2E_NOTE[$name]:-}rounds${PF_RATES[$name]:-}; relayed $got, signed $signed"
+	[ -n "${PF_ALL[$name]:-}" ] && E2E_NOTE[$name]="${E2E_NOTE[$name]}; all CPU us/msg${PF_ALL[$name]}"
 	[ -n "${PF_CPU[$name]:-}" ] && E2E_NOTE[$name]="${E2E_NOTE[$name]}; milter CPU us/msg${PF_CPU[$name]}"
 	[ "$name" != none ] && verify_one "$name" "$dir"
 	stop_postfix "$name"
@@ -600,6 +610,23 @@ report_postfix() {
 	done
 }
 
+# postfix_cost ALG: where the CPU of a relayed message goes with outpost
+# (medians of the rounds): all our processes with Postfix alone and with
+# outpost, outpost's share, and the rest of the difference (Postfix's
+# milter client, the kernel between them).
+postfix_cost() {
+	local alone with op
+	alone=$(bench_median ${PF_ALL[none]:-})
+	with=$(bench_median ${PF_ALL[outpost-$1]:-})
+	op=$(bench_median ${PF_CPU[outpost-$1]:-})
+	[ -n "$alone" ] && [ -n "$with" ] && [ -n "$op" ] || return 0
+	printf '%12sCPU per relayed message, all processes: %s us alone, %s us with outpost:
+' "" "$alone" "$with"
+	printf '%12soutpost %s us, Postfix'"'"'s milter client and the kernel between them %s us
+' "" "$op" \
+		"$((with - alone - op))"
+}
+
 postfix_label() {
 	case $1 in
 	none) echo "Postfix alone" ;;
@@ -693,6 +720,7 @@ report_goals() {
 		o=${E2E_RATE[outpost-$t]:-}
 		need "$o" "$base" && a="$o >= 0.85 * $base" || a=""
 		goal "$a" "Postfix end to end with outpost (${LABEL[$t]}) >= 0.85x Postfix alone: $(bench_ratio "$o" "$base" 3)x ($o vs $base msgs/s)"
+		postfix_cost "$t"
 	done
 	top=${SCALE_NS##* }
 	r=$(bench_field "${SCALE[$top|r]:-}" rss_kb)

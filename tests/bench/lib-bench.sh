@@ -368,6 +368,13 @@ bench_others_pct() {
 		if (all <= 0) print -1; else printf "%.0f\n", (o < 0 ? 0 : o) * 100 / all }'
 }
 
+# bench_median N...: the median of integers (the lower middle one of an
+# even count); nothing when none.
+bench_median() {
+	[ $# -gt 0 ] || return 0
+	printf '%s\n' "$@" | sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'
+}
+
 # bench_ticks PID: utime+stime of PID in clock ticks ("" if gone or none).
 bench_ticks() {
 	[ -n "$1" ] || return 0
