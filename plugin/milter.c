@@ -120,6 +120,10 @@ static unsigned long milter_steps(const struct op_config *cfg, unsigned long off
 		if (listen & (OP_STAGE_BIT(OP_STAGE_EOH) | OP_STAGE_BIT(OP_STAGE_EOM)))
 			listen |= OP_STAGE_BIT(OP_STAGE_HEADER);
 		reply |= OP_STAGE_BIT(OP_STAGE_MAIL) | OP_STAGE_BIT(OP_STAGE_RCPT);
+		/* Like Postfix's smtpd_delay_reject: a verdict reached at MAIL
+		 * FROM is given at RCPT TO (cb_envrcpt), one round trip less. */
+		if (cfg->milter_mail_verdicts_at_rcpt)
+			reply &= ~OP_STAGE_BIT(OP_STAGE_MAIL);
 	}
 	/* Verdicts at HEADER and BODY are deferred, never replied. */
 	reply &= ~(OP_STAGE_BIT(OP_STAGE_HEADER) | OP_STAGE_BIT(OP_STAGE_BODY));
@@ -308,6 +312,34 @@ static int finish(struct op_mctx *ctx, struct op_conn *c, enum op_stage stage,
 	return r;
 }
 
+/* A final verdict v at MAIL FROM: the answer, and the end of the message,
+ * now; or, when the MTA waits for no reply at MAIL (mail_verdicts_at_rcpt),
+ * kept for the recipients (cb_envrcpt gives it to each) and for the
+ * summary, which says end=mail whenever the message ends. */
+static int mail_final(struct op_mctx *ctx, struct op_conn *c, const struct op_verdict *v)
+{
+	struct op_msg *m = c->msg;
+
+	if (!(c->steps & SMFIP_NR_MAIL) || m == NULL)
+		return finish(ctx, c, OP_STAGE_MAIL, v, "mail");
+	m->final = *v;
+	m->pending = *v;
+	m->mail_decided = true;
+	return SMFIS_NOREPLY;
+}
+
+/* The verdict of MAIL FROM, at a recipient (see mail_final): accept and
+ * discard end the message here; a refusal refuses this recipient, and the
+ * MTA ends the transaction once none is left. */
+static int rcpt_of_decided(struct op_mctx *ctx, struct op_conn *c)
+{
+	struct op_verdict v = c->msg->final;
+
+	if (v.action == OP_ACT_ACCEPT || v.action == OP_ACT_DISCARD)
+		return finish(ctx, c, OP_STAGE_RCPT, &v, "mail");
+	return milter_status(ctx, c, OP_STAGE_RCPT, &v);
+}
+
 static int cb_envfrom(struct op_mctx *ctx, char **argv)
 {
 	struct op_conn *c = conn_of(ctx);
@@ -326,15 +358,15 @@ static int cb_envfrom(struct op_mctx *ctx, char **argv)
 	op_verdict_clear(&v);
 	if (c->pending.action >= OP_ACT_ACCEPT) {
 		(void)mail_fill(ctx, m, argv, &v);
-		return finish(ctx, c, OP_STAGE_MAIL, &c->pending, "mail");
+		return mail_final(ctx, c, &c->pending);
 	}
 	if (!mail_fill(ctx, m, argv, &v))
-		return finish(ctx, c, OP_STAGE_MAIL, &v, "mail");
+		return mail_final(ctx, c, &v);
 	oc.conn = c;
 	oc.msg = m;
 	op_pipeline_run(OP_STAGE_MAIL, &oc, &v);
 	if (v.action >= OP_ACT_ACCEPT)
-		return finish(ctx, c, OP_STAGE_MAIL, &v, "mail");
+		return mail_final(ctx, c, &v);
 	return milter_status(ctx, c, OP_STAGE_MAIL, &v);
 }
 
@@ -347,6 +379,8 @@ static int cb_envrcpt(struct op_mctx *ctx, char **argv)
 
 	if (c == NULL || c->msg == NULL)
 		return no_message(ctx, c, SMFIP_NR_RCPT);
+	if (c->msg->mail_decided)
+		return rcpt_of_decided(ctx, c);
 	op_verdict_clear(&v);
 	oc.conn = c;
 	oc.msg = c->msg;

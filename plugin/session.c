@@ -139,6 +139,8 @@ void op_session_msg_end(struct op_conn *c, const char *how)
 
 	if (m == NULL)
 		return;
+	if (m->mail_decided)
+		how = "mail"; /* decided there, answered at RCPT TO */
 	if (op_log_wants(LOG_INFO)) {
 		op_buf_init(&b, 4096);
 		summary_fields(m, how, &b);

@@ -111,6 +111,8 @@ struct op_msg {
 	size_t hdr_bytes;   /* total of names and values */
 	bool hdr_limit_hit; /* a header bound was exceeded: stop storing */
 	bool eoh_done;	    /* the EOH stage ran: a second end of headers is ignored */
+	bool mail_decided;  /* final verdict reached at MAIL FROM, given at RCPT TO
+			     * (milter.mail_verdicts_at_rcpt): in final and pending */
 
 	struct op_edit *edits; /* in the order they were asked for */
 	size_t nedits, edit_cap;
