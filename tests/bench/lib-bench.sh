@@ -117,14 +117,16 @@ bench_alg_name() {
 # signing: rate (two rules per sender on the embedded LMDB store, limits
 # never reached), track (tracking ID, unsubscribe links) and the JSON event
 # log, each file named after OUT; "dkim": signing only.
+# BENCH_MAIL_AT_RCPT=1 adds milter.mail_verdicts_at_rcpt = true.
 bench_outpost_conf() {
-	local out=$1 sock=$2 alg=$3 pipeline=${4:-full}
+	local out=$1 sock=$2 alg=$3 pipeline=${4:-full} at_rcpt=""
+	[ "${BENCH_MAIL_AT_RCPT:-0}" = 1 ] && at_rcpt=" mail_verdicts_at_rcpt = true;"
 	{
 		echo "# outpost benchmark config (tests/bench/compare.sh), pipeline $pipeline"
 		if [ "${sock#unix:}" != "$sock" ]; then
-			echo "milter: { socket = \"$sock\"; socket_group = \"postfix\"; socket_mode = \"0660\"; };"
+			echo "milter: { socket = \"$sock\"; socket_group = \"postfix\"; socket_mode = \"0660\";$at_rcpt };"
 		else
-			echo "milter: { socket = \"$sock\"; };"
+			echo "milter: { socket = \"$sock\";$at_rcpt };"
 		fi
 		echo "log: { level = \"info\"; };"
 		echo "limits: { max_messages_per_connection = 100000000; };"
