@@ -473,8 +473,9 @@ static void set_conn_macros(struct session *s)
 static int open_session(struct session *s, const char **err_r)
 {
 	const struct opts *o = s->o;
-	struct mproto_opts mo = {(unsigned)o->timeout * 1000, lookup, s, o->trace ? stderr : NULL,
-				 o->quickack};
+	struct mproto_opts mo = {
+	    (unsigned)o->timeout * 1000, lookup,      s,
+	    o->trace ? stderr : NULL,	 o->quickack, false}; /* writes each command at once */
 	struct mproto_reply r;
 	char host[300];
 	bool unknown;
