@@ -4,20 +4,31 @@
  * syslog(3) with facility mail, or stderr in the foreground with a time
  * stamp.  Lines longer than 2 KiB are cut; the level filter is a plain int
  * read without a lock (a torn read can only log one line more or less).
+ *
+ * A line is formatted whole by its thread (the time stamp text is kept per
+ * thread and remade when the second changes: localtime_r() takes glibc's
+ * time zone lock at every call) and handed to emit(), which combines the
+ * lines of concurrent threads into one write (see there).
  */
 #include "config.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/uio.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "outpost/buf.h"
 #include "outpost/log.h"
 
-#define LOG_LINE_MAX 2048
+#define LOG_LINE_MAX  2048
+#define LOG_BATCH     64	    /* lines per writev() */
+#define LOG_QUEUE_MAX (1024 * 1024) /* bytes of lines waiting for the writer */
 
 static bool log_stderr = true;
 static int log_level = LOG_INFO;
@@ -60,21 +71,173 @@ static const char *log_prio_name(int prio)
 	return prio < LOG_ERR ? "fatal" : "info";
 }
 
-static void log_emit(int prio, const char *line)
+/* Lines waiting for the thread that holds the writer role (see log_emit). */
+struct qline {
+	struct qline *next;
+	int prio;
+	size_t len;
+	char data[]; /* stderr: the whole line; syslog: the text, NUL ended */
+};
+
+static pthread_mutex_t w_lock = PTHREAD_MUTEX_INITIALIZER; /* the writer role */
+static pthread_mutex_t q_lock = PTHREAD_MUTEX_INITIALIZER; /* the queue, held briefly */
+static struct qline *q_head, *q_tail;
+static size_t q_bytes;
+
+static void write_all(const char *p, size_t len)
 {
-	if (!log_stderr) {
-		syslog(prio, "%s", line);
+	ssize_t w;
+
+	for (size_t off = 0; off < len; off += (size_t)w) {
+		w = write(STDERR_FILENO, p + off, len - off);
+		if (w < 0 && errno == EINTR)
+			w = 0;
+		else if (w <= 0)
+			return; /* nowhere to say so */
+	}
+}
+
+/* The writer role is held: one line out. */
+static void out_one(int prio, const char *data, size_t len)
+{
+	if (log_stderr)
+		write_all(data, len);
+	else
+		syslog(prio, "%s", data);
+}
+
+static struct qline *take_queue(void)
+{
+	struct qline *l;
+
+	pthread_mutex_lock(&q_lock);
+	l = q_head;
+	q_head = q_tail = NULL;
+	q_bytes = 0;
+	pthread_mutex_unlock(&q_lock);
+	return l;
+}
+
+static bool queue_empty(void)
+{
+	bool empty;
+
+	pthread_mutex_lock(&q_lock);
+	empty = q_head == NULL;
+	pthread_mutex_unlock(&q_lock);
+	return empty;
+}
+
+/* The writer role is held: write every queued line, in order (to stderr
+ * with one writev() per LOG_BATCH lines). */
+static void drain(void)
+{
+	struct iovec iov[LOG_BATCH];
+	struct qline *l, *next, *batch;
+	int n;
+
+	while ((l = take_queue()) != NULL) {
+		while (l != NULL) {
+			batch = l;
+			for (n = 0; l != NULL && n < LOG_BATCH; l = l->next)
+				iov[n++] = (struct iovec){l->data, l->len};
+			if (!log_stderr || n == 1) {
+				for (struct qline *b = batch; b != l; b = b->next)
+					out_one(b->prio, b->data, b->len);
+			} else if (writev(STDERR_FILENO, iov, n) < 0) {
+				/* nowhere to say so; a short write is not retried line
+				 * by line: stderr is a file or a pipe that takes it */
+			}
+			for (; batch != l; batch = next) {
+				next = batch->next;
+				free(batch);
+			}
+		}
+	}
+}
+
+/* Take the writer role while lines wait and nobody has it; whoever lets it
+ * go looks again, so no line is left behind. */
+static void combine(void)
+{
+	while (!queue_empty() && pthread_mutex_trylock(&w_lock) == 0) {
+		drain();
+		pthread_mutex_unlock(&w_lock);
+	}
+}
+
+/* One line out.  With 32 busy MTA connections each writing a summary line
+ * per message, write(2) to one file or syslog(3) (a process-wide lock) made
+ * the threads queue and sleep.  So the lines are combined: the thread that
+ * gets the writer role writes its line and every line that others queued
+ * meanwhile; the others only queue theirs and go on.  No thread of its
+ * own, no delay: a line is out before its thread or the writer returns.
+ * Past LOG_QUEUE_MAX bytes waiting, a thread waits for the role instead. */
+static void emit(int prio, const char *data, size_t len)
+{
+	struct qline *l;
+
+	if (pthread_mutex_trylock(&w_lock) == 0) {
+		drain(); /* older lines first */
+		out_one(prio, data, len);
+		pthread_mutex_unlock(&w_lock);
+		combine();
 		return;
 	}
+	l = malloc(sizeof(*l) + len + 1);
+	pthread_mutex_lock(&q_lock);
+	if (l == NULL || q_bytes + len > LOG_QUEUE_MAX) {
+		pthread_mutex_unlock(&q_lock);
+		free(l);
+		pthread_mutex_lock(&w_lock);
+		drain();
+		out_one(prio, data, len);
+		pthread_mutex_unlock(&w_lock);
+		combine();
+		return;
+	}
+	l->next = NULL;
+	l->prio = prio;
+	l->len = len;
+	memcpy(l->data, data, len);
+	l->data[len] = '\0';
+	if (q_tail != NULL)
+		q_tail->next = l;
+	else
+		q_head = l;
+	q_tail = l;
+	q_bytes += len;
+	pthread_mutex_unlock(&q_lock);
+	combine();
+}
+
+static void log_emit(int prio, const char *line)
+{
+	static __thread time_t when_sec = -1;
+	static __thread char when[32];
+	char out[LOG_LINE_MAX + 128];
 	struct timespec ts;
 	struct tm tm;
-	char when[32];
+	size_t len;
+	int n;
 
+	if (!log_stderr) {
+		emit(prio, line, strlen(line));
+		return;
+	}
 	clock_gettime(CLOCK_REALTIME, &ts);
-	localtime_r(&ts.tv_sec, &tm);
-	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
-	fprintf(stderr, "%s.%03ld %s[%s]: %s\n", when, ts.tv_nsec / 1000000, log_ident,
-		log_prio_name(prio), line);
+	if (ts.tv_sec != when_sec) {
+		localtime_r(&ts.tv_sec, &tm);
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
+		when_sec = ts.tv_sec;
+	}
+	n = snprintf(out, sizeof(out), "%s.%03ld %s[%s]: %s\n", when, ts.tv_nsec / 1000000,
+		     log_ident, log_prio_name(prio), line);
+	if (n < 0)
+		return;
+	len = (size_t)n < sizeof(out) ? (size_t)n : sizeof(out) - 1;
+	out[len - 1] = '\n'; /* a cut line still ends its line */
+	emit(prio, out, len);
 }
 
 static void log_v(int prio, const char *suffix, const char *fmt, va_list ap)
