@@ -166,6 +166,16 @@ static void combine(void)
 	}
 }
 
+/* The writer role is held: the queued lines (older) and this one out,
+ * then the role let go and the queue looked at again. */
+static void write_as_writer(int prio, const char *data, size_t len)
+{
+	drain();
+	out_one(prio, data, len);
+	pthread_mutex_unlock(&w_lock);
+	combine();
+}
+
 /* One line out.  With 32 busy MTA connections each writing a summary line
  * per message, write(2) to one file or syslog(3) (a process-wide lock) made
  * the threads queue and sleep.  So the lines are combined: the thread that
@@ -178,10 +188,7 @@ static void emit(int prio, const char *data, size_t len)
 	struct qline *l;
 
 	if (pthread_mutex_trylock(&w_lock) == 0) {
-		drain(); /* older lines first */
-		out_one(prio, data, len);
-		pthread_mutex_unlock(&w_lock);
-		combine();
+		write_as_writer(prio, data, len);
 		return;
 	}
 	l = malloc(sizeof(*l) + len + 1);
@@ -190,10 +197,7 @@ static void emit(int prio, const char *data, size_t len)
 		pthread_mutex_unlock(&q_lock);
 		free(l);
 		pthread_mutex_lock(&w_lock);
-		drain();
-		out_one(prio, data, len);
-		pthread_mutex_unlock(&w_lock);
-		combine();
+		write_as_writer(prio, data, len);
 		return;
 	}
 	l->next = NULL;
