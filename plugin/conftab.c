@@ -44,8 +44,10 @@ static const struct op_conf_key conftab[] = {
 	{"milter.shutdown_timeout", OP_CT_DURATION, OFF(milter_shutdown_timeout_ms), "30s", 0, 600 * SEC, NULL, true,
 	 "on SIGTERM, how long messages in flight may take to finish"},
 
+	{"milter.workers", OP_CT_INT, OFF(milter_workers), "0", 0, 1024, NULL, false,
+	 "threads serving MTA connections (0: one per processor, at least 2)"},
 	{"milter.sched_slice_us", OP_CT_INT, OFF(milter_sched_slice_us), "100", 0, 100000, NULL, false,
-	 "scheduler slice requested for connection threads, us (0: the kernel's)"},
+	 "scheduler slice requested for the serving threads, us (0: the kernel's)"},
 
 	{"milter.mail_verdicts_at_rcpt", OP_CT_BOOL, OFF(milter_mail_verdicts_at_rcpt), "false", 0, 0, NULL, true,
 	 "no reply at MAIL FROM: its verdict is given at each RCPT TO (one round trip less)"},

@@ -16,6 +16,7 @@
 
 #include <opendkim/dkim.h>
 
+#include "outpost/blocking.h"
 #include "outpost/buf.h"
 #include "outpost/dkim_verify.h"
 
@@ -72,8 +73,11 @@ static int dkimv_query_start(void *srv, int type, unsigned char *query, unsigned
 		return DKIM_DNS_ERROR;
 	n = res_nmkquery(&rs, ns_o_query, (const char *)query, ns_c_in, type, NULL, 0, NULL, q,
 			 sizeof(q));
-	if (n > 0)
+	if (n > 0) {
+		op_blocking_begin();
 		len = res_nsend(&rs, q, n, buf, buflen > 65535 ? 65535 : (int)buflen);
+		op_blocking_end();
+	}
 	res_nclose(&rs);
 	if (len < 0 || (a = malloc(sizeof(*a))) == NULL)
 		return DKIM_DNS_ERROR;

@@ -13,6 +13,7 @@
 #include <resolv.h>
 #include <string.h>
 
+#include "outpost/blocking.h"
 #include "outpost/dns.h"
 
 #define DNS_ANSWER_MAX 65536
@@ -46,7 +47,9 @@ enum op_dns_status op_dns_txt(const char *name, struct op_buf *out, const char *
 	{
 		unsigned char buf[DNS_ANSWER_MAX];
 
+		op_blocking_begin();
 		n = res_nquery(&rs, name, ns_c_in, ns_t_txt, buf, sizeof(buf));
+		op_blocking_end();
 		if (n < 0) {
 			int h = rs.res_h_errno;
 

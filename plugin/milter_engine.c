@@ -24,14 +24,13 @@
 #include "milter_engine_int.h"
 #include "outpost/log.h"
 
-struct op_mctx *op_mctx_new(const struct op_mcallbacks *cb, long long timeout_ms)
+struct op_mctx *op_mctx_new(const struct op_mcallbacks *cb)
 {
 	struct op_mctx *ctx = calloc(1, sizeof(*ctx));
 
 	if (ctx == NULL)
 		return NULL;
 	ctx->cb = cb;
-	ctx->timeout_ms = timeout_ms;
 	return ctx;
 }
 

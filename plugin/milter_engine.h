@@ -59,17 +59,22 @@ struct op_mcallbacks {
 	int (*close)(struct op_mctx *ctx);
 };
 
-/* A connection state for the callbacks cb; read timeout for serve in ms.
- * NULL when memory is short. */
-struct op_mctx *op_mctx_new(const struct op_mcallbacks *cb, long long timeout_ms);
+/* A connection state for the callbacks cb.  NULL when memory is short. */
+struct op_mctx *op_mctx_new(const struct op_mcallbacks *cb);
 void op_mctx_free(struct op_mctx **ctx);
 
-/* Serve the MTA on socket fd until it quits, goes away, times out or
- * breaks the protocol; calls close (and abort first, when a message was
- * open and the connection broke).  Does not close fd.  0 after a QUIT,
- * -1 otherwise.  A ctx may serve one connection after another (its
- * buffers are kept). */
-int op_mctx_serve(struct op_mctx *ctx, int fd);
+/* Serving a connection from an event loop (milter_workers.c).
+ * op_mctx_begin(): ctx starts serving a new connection (it may have
+ * served others before: its buffers are kept).  op_mctx_pump(): read what
+ * the MTA has sent on fd without waiting for more, handle it and write
+ * the replies (out: the caller's scratch buffer, left empty); 0 when the
+ * MTA has sent nothing more yet (call again once fd is readable), 1 after
+ * a QUIT, -1 when the connection broke (logged).  After 1 or -1,
+ * op_mctx_end() calls the end callbacks (abort first when a message was
+ * open).  Neither closes fd. */
+void op_mctx_begin(struct op_mctx *ctx);
+int op_mctx_pump(struct op_mctx *ctx, int fd, struct op_buf *out);
+void op_mctx_end(struct op_mctx *ctx);
 
 /* Without a socket (fuzzing): handle every complete packet of in[0..len)
  * and return how many bytes were used; the replies are appended to *out.

@@ -21,7 +21,6 @@ enum phase { PH_NEW, PH_READY, PH_MESSAGE, PH_EOM };
 struct op_mctx {
 	const struct op_mcallbacks *cb;
 	void *priv;
-	long long timeout_ms;
 	enum phase phase;
 	bool renewing;			 /* in the negotiate callback after SMFIC_QUIT_NC */
 	unsigned handled;		 /* packets handled by the last op_mctx_handle() */
@@ -36,6 +35,7 @@ struct op_mctx {
 	size_t argvcap;
 	unsigned char *in;
 	size_t inlen, incap;
+	unsigned long reads, writes, packets; /* of this connection, for the log */
 };
 
 /* Forget the macros of slot from on (MAC_*). */

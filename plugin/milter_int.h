@@ -1,7 +1,7 @@
 /*
  * milter_int.h - the milter layer's interface to the daemon (main.c) and
- * its private split: milter_listen.c (the socket, one thread per MTA
- * connection), milter_engine.c (the protocol, milter_engine.h), milter.c
+ * its private split: milter_listen.c (the socket), milter_workers.c (the
+ * threads serving the MTA connections), milter_engine.c (the protocol, milter_engine.h), milter.c
  * (the callbacks: protocol events to pipeline stages) and session.c
  * (connection/message lifetimes, limits, summary line).
  */
@@ -19,7 +19,7 @@
  * dropping privileges.  0, or -1 with err filled. */
 int op_milter_setup(const struct op_config *cfg, char *err, size_t errsize);
 
-/* Accept MTA connections, each served on its own thread, until
+/* Accept and serve MTA connections (milter_workers.c) until
  * op_milter_stop() or op_milter_close_listener(); 0 then, -1 on error. */
 int op_milter_run(void);
 
@@ -27,12 +27,22 @@ int op_milter_run(void);
 void op_milter_stop(void);
 
 /* Stop taking new MTA connections while the open ones go on being served
- * on their threads: the accept loop closes the listening socket (the
+ * by the workers: the accept loop closes the listening socket (the
  * MTA's new connections are refused, and it applies its own default
  * action) and op_milter_run() returns.  Waits up to 2 s for that.
  * Returns 1 when the socket was closed, 0 when there was none to close (or
  * it was closed before), -1 on error (errno). */
 int op_milter_close_listener(void);
+
+/* milter_workers.c: serve the MTA connections accepted on listen_fd (a
+ * listening socket, made non-blocking here) with worker threads, until
+ * op_workers_stop_accepting(); the connections open then go on being
+ * served.  timeout_ms: milter.timeout; slice_us: milter.sched_slice_us;
+ * workers: milter.workers (0: one per processor).  0, or -1 (logged). */
+int op_workers_start(int listen_fd, long long timeout_ms, long long slice_us, long long workers);
+
+/* Stop accepting: the caller may close the listening socket on return. */
+void op_workers_stop_accepting(void);
 
 /* thread_slice.c: ask for a scheduler slice of us microseconds for the
  * calling thread (Linux 6.12+ honours it; older kernels ignore it).  us <=

@@ -1,9 +1,8 @@
 /*
  * milter_listen.c - the milter socket: open it (unix or TCP, with the
- * socket specifications of libmilter and Postfix), accept MTA connections
- * and serve each on its own thread with the protocol engine
- * (milter_engine.c) and the callbacks of milter.c; stop accepting on
- * request while the open connections go on.  Contract in milter_int.h.
+ * socket specifications of libmilter and Postfix), have the workers
+ * (milter_workers.c) accept and serve MTA connections, and stop accepting
+ * on request while the open connections go on.  Contract in milter_int.h.
  */
 #include "config.h"
 
@@ -35,8 +34,7 @@ extern unsigned op_session_msgs_inflight, op_session_conns_inflight;
 
 static int listen_fd = -1;
 static int wake[2] = {-1, -1}; /* op_milter_stop() -> the accept loop */
-static long long conn_timeout_ms;
-static long long sched_slice_us;
+static long long conn_timeout_ms, sched_slice_us, workers;
 static pthread_mutex_t stop_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t stop_cond = PTHREAD_COND_INITIALIZER;
 static bool stop_asked, listener_closed;
@@ -188,148 +186,15 @@ int op_milter_setup(const struct op_config *cfg, char *err, size_t errsize)
 	listen_fd = fd;
 	conn_timeout_ms = cfg->milter_timeout_ms;
 	sched_slice_us = cfg->milter_sched_slice_us;
+	workers = cfg->milter_workers;
 	return 0;
-}
-
-/* Connection threads.  An MTA connection is served by one thread from
- * start to end (callbacks may block: DNS, Redis).  A thread whose
- * connection ended waits for the next one itself, blocked in accept() on
- * the listening socket: the kernel hands each new connection to exactly
- * one waiting thread, so a connection costs no hand-over from a listener
- * thread (a poll, an accept, a signal and a second wake-up: ~30 us of CPU
- * per connection, and Postfix opens one per SMTP session).  Starting a
- * thread for each connection instead (clone, a fresh stack) cost ~200 us.
- *
- * The thread that takes a connection while no other waits starts one
- * more, so a thread is always waiting unless thread creation fails (then
- * connections wait in the backlog until a thread is free).  At most
- * IDLE_MAX threads wait; one that waited IDLE_SECONDS (SO_RCVTIMEO on the
- * socket) ends unless it is the last.  Stopping: shutdown() of the socket
- * wakes every waiting thread with EINVAL and makes the MTA's new
- * connections fail; the socket is closed once no thread can touch it. */
-#define IDLE_MAX     64
-#define IDLE_SECONDS 60
-
-static struct {
-	pthread_mutex_t lock;
-	pthread_cond_t cond; /* waiting dropped to 0 after stopping */
-	unsigned waiting;    /* threads in (or about to call) accept() */
-	unsigned starting;   /* threads started to wait, not there yet */
-	bool stopping;
-} pool = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
-
-static void *conn_thread(void *arg);
-
-/* Start one more connection thread (counted in pool.starting by the
- * caller); false when it could not. */
-static bool start_thread(void)
-{
-	pthread_attr_t attr;
-	pthread_t t;
-	int r;
-
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	r = pthread_create(&t, &attr, conn_thread, NULL);
-	pthread_attr_destroy(&attr);
-	if (r != 0)
-		op_log(LOG_ERR, "milter: cannot start a thread for MTA connections: %s",
-		       strerror(r));
-	return r == 0;
-}
-
-/* Leave the waiting threads (pool.lock held). */
-static void leave_waiting(void)
-{
-	if (--pool.waiting == 0 && pool.stopping)
-		pthread_cond_broadcast(&pool.cond);
-}
-
-/* Wait in accept() for the next MTA connection; -1 when this thread
- * should end (stopping, enough threads wait, or idle too long).  fresh:
- * the thread's first wait (it was counted in pool.starting). */
-static int next_connection(bool fresh)
-{
-	struct timespec pause = {0, 100 * 1000000};
-	bool spare, stopping;
-	int fd, err;
-
-	pthread_mutex_lock(&pool.lock);
-	if (fresh)
-		pool.starting--;
-	if (pool.stopping || pool.waiting >= IDLE_MAX) {
-		pthread_mutex_unlock(&pool.lock);
-		return -1;
-	}
-	pool.waiting++;
-	for (;;) {
-		pthread_mutex_unlock(&pool.lock);
-		fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
-		err = fd < 0 ? errno : 0;
-		if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
-			op_log_errno(LOG_ERR, "milter: accept (waiting 100 ms)");
-			nanosleep(&pause, NULL);
-		} else if (err != 0 && err != EINTR && err != EAGAIN && err != ECONNABORTED &&
-			   err != EINVAL) {
-			op_log_errno(LOG_WARNING, "milter: accept");
-			nanosleep(&pause, NULL); /* never spin on an unexpected error */
-		}
-		pthread_mutex_lock(&pool.lock);
-		/* EAGAIN: IDLE_SECONDS without a connection; EINVAL: shut down */
-		if (fd >= 0 || pool.stopping || (err == EAGAIN && pool.waiting > 1))
-			break;
-	}
-	leave_waiting();
-	stopping = pool.stopping;
-	spare = fd >= 0 && pool.waiting == 0 && pool.starting == 0 && !stopping;
-	if (spare)
-		pool.starting++;
-	pthread_mutex_unlock(&pool.lock);
-	if (fd >= 0 && stopping) { /* taken as the socket shut down: refused */
-		close(fd);
-		return -1;
-	}
-	if (spare && !start_thread()) {
-		pthread_mutex_lock(&pool.lock);
-		pool.starting--;
-		pthread_mutex_unlock(&pool.lock);
-	}
-	return fd;
-}
-
-static void *conn_thread(void *arg)
-{
-	struct op_mctx *ctx = op_mctx_new(op_milter_callbacks(), conn_timeout_ms);
-	bool fresh = true;
-	int fd;
-
-	if (ctx == NULL) {
-		op_log(LOG_ERR, "milter: out of memory for a connection thread");
-		pthread_mutex_lock(&pool.lock);
-		pool.starting--;
-		pthread_mutex_unlock(&pool.lock);
-		return arg;
-	}
-	(void)op_thread_request_slice(sched_slice_us); /* see thread_slice.c */
-	while ((fd = next_connection(fresh)) >= 0) {
-		fresh = false;
-		(void)op_mctx_serve(ctx, fd);
-		close(fd);
-	}
-	op_mctx_free(&ctx);
-	return arg;
 }
 
 int op_milter_run(void)
 {
 	struct pollfd pfd = {.fd = wake[0], .events = POLLIN};
-	struct timeval idle = {IDLE_SECONDS, 0};
 
-	/* accept() returns EAGAIN after IDLE_SECONDS without a connection */
-	if (setsockopt(listen_fd, SOL_SOCKET, SO_RCVTIMEO, &idle, sizeof(idle)) < 0)
-		op_log_errno(LOG_WARNING, "milter: SO_RCVTIMEO on the listening socket");
-	pool.starting = 1;
-	if (!start_thread())
+	if (op_workers_start(listen_fd, conn_timeout_ms, sched_slice_us, workers) < 0)
 		return -1;
 	for (;;) { /* until op_milter_close_listener() writes to the pipe */
 		int r = poll(&pfd, 1, -1);
@@ -341,13 +206,7 @@ int op_milter_run(void)
 			break;
 		}
 	}
-	pthread_mutex_lock(&pool.lock);
-	pool.stopping = true;
-	if (shutdown(listen_fd, SHUT_RDWR) < 0)
-		op_log_errno(LOG_WARNING, "milter: shutdown of the listening socket");
-	while (pool.waiting > 0)
-		pthread_cond_wait(&pool.cond, &pool.lock);
-	pthread_mutex_unlock(&pool.lock);
+	op_workers_stop_accepting();
 	pthread_mutex_lock(&stop_lock);
 	close(listen_fd);
 	listen_fd = -1;

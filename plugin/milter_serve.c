@@ -1,6 +1,7 @@
 /*
  * milter_serve.c - one MTA connection on its socket, for the protocol
- * engine (milter_engine.c); contract in milter_engine.h (op_mctx_serve).
+ * engine (milter_engine.c); contract in milter_engine.h (op_mctx_begin,
+ * op_mctx_pump).
  *
  * A connection reads what the MTA sent into one buffer, handles every
  * complete packet there in order, then writes the replies of the batch in
@@ -9,6 +10,11 @@
  * it has the reply, so such a command is always the last complete packet
  * of a batch.  Behind Postfix a message on its own connection is 26
  * packets in 6 reads and 4 writes.
+ *
+ * Reads never wait (MSG_DONTWAIT): when the MTA has sent nothing more, the
+ * connection goes back to the caller's event loop (milter_workers.c) and
+ * the thread serves another.  Writes are replies of a few hundred bytes
+ * that the MTA reads at once; they may wait (SO_SNDTIMEO, milter.timeout).
  */
 #include "config.h"
 
@@ -17,7 +23,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/time.h>
 #include <unistd.h>
 
 #include "milter_engine_int.h"
@@ -71,8 +76,7 @@ static size_t in_need(const struct op_mctx *ctx)
 	return (size_t)plen + 4 - ctx->inlen;
 }
 
-/* Forget the previous connection of ctx; keep its buffers. */
-static void reset(struct op_mctx *ctx)
+void op_mctx_begin(struct op_mctx *ctx)
 {
 	op_mctx_clear_macros(ctx, 0);
 	for (int i = 0; i <= SMFIM_LAST; i++) {
@@ -85,74 +89,77 @@ static void reset(struct op_mctx *ctx)
 	ctx->mta_actions = ctx->mta_steps = ctx->actions = ctx->steps = 0;
 	ctx->reply[0] = '\0';
 	ctx->inlen = 0;
+	ctx->reads = ctx->writes = ctx->packets = 0;
 }
 
-int op_mctx_serve(struct op_mctx *ctx, int fd)
+/* Handle the complete packets in ctx->in and write their replies.  0, or
+ * the end of the connection (1 after QUIT, -1 otherwise). */
+static int handle_and_reply(struct op_mctx *ctx, int fd, struct op_buf *out)
 {
-	struct timeval tv = {.tv_sec = ctx->timeout_ms / 1000,
-			     .tv_usec = (ctx->timeout_ms % 1000) * 1000};
-	struct op_buf out;
 	int end = 0;
-	unsigned long reads = 0, writes = 0, packets = 0;
+	size_t used;
 
-	reset(ctx);
+	ctx->out = out;
+	used = op_mctx_handle(ctx, ctx->in, ctx->inlen, &end);
+	ctx->out = NULL;
+	ctx->packets += ctx->handled;
+	if (used > 0) {
+		memmove(ctx->in, ctx->in + used, ctx->inlen - used);
+		ctx->inlen -= used;
+	}
+	ctx->writes += out->len > 0;
+	if (out->len > 0 && write_all(fd, out->data, out->len) < 0) {
+		op_log_errno(LOG_WARNING, "milter: writing to the MTA");
+		end = -1;
+	}
+	op_buf_reset(out);
+	return end;
+}
 
-	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	op_buf_init(&out, 4 * (size_t)OP_MILTER_MAX_PACKET);
+int op_mctx_pump(struct op_mctx *ctx, int fd, struct op_buf *out)
+{
 	for (;;) {
-		size_t used;
+		size_t room;
 		ssize_t n;
+		int end;
 
-		ctx->out = &out;
-		used = op_mctx_handle(ctx, ctx->in, ctx->inlen, &end);
-		ctx->out = NULL;
-		packets += ctx->handled;
-		if (used > 0) {
-			memmove(ctx->in, ctx->in + used, ctx->inlen - used);
-			ctx->inlen -= used;
-		}
-		writes += out.len > 0;
-		if (out.len > 0 && write_all(fd, out.data, out.len) < 0) {
-			op_log_errno(LOG_WARNING, "milter: writing to the MTA");
-			end = -1;
-		}
-		op_buf_reset(&out);
-		if (end != 0)
-			break;
 		if (in_room(ctx, in_need(ctx)) < 0) {
 			op_log(LOG_ERR,
 			       "milter: out of memory for a packet; closing the connection");
-			end = -1;
-			break;
+			return -1;
 		}
+		room = ctx->incap - ctx->inlen;
 		do
-			n = read(fd, ctx->in + ctx->inlen, ctx->incap - ctx->inlen);
+			n = recv(fd, ctx->in + ctx->inlen, room, MSG_DONTWAIT);
 		while (n < 0 && errno == EINTR);
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return 0;
 		if (n <= 0) {
-			if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-				op_log(LOG_NOTICE,
-				       "milter: the MTA sent nothing for %lld ms "
-				       "(milter.timeout); closing the connection",
-				       ctx->timeout_ms);
-			else if (n < 0)
+			if (n < 0)
 				op_log_errno(LOG_NOTICE, "milter: reading from the MTA");
 			else if (ctx->inlen > 0)
 				op_log(LOG_NOTICE, "milter: the MTA closed the connection "
 						   "in the middle of a packet");
-			end = -1;
-			break;
+			return -1;
 		}
 		ctx->inlen += (size_t)n;
-		reads++;
+		ctx->reads++;
+		end = handle_and_reply(ctx, fd, out);
+		if (end != 0)
+			return end;
+		/* A short read took all the MTA had sent: wait for more. */
+		if ((size_t)n < room)
+			return 0;
 	}
+}
+
+void op_mctx_end(struct op_mctx *ctx)
+{
 	/* What the MTA's packet pattern costs: reads per packet is the
-	 * number to watch (an MTA that writes packet by packet wakes this
+	 * number to watch (an MTA that writes packet by packet wakes the
 	 * thread for each). */
-	op_log(LOG_DEBUG, "milter: connection done: %lu packets in %lu reads, %lu writes", packets,
-	       reads, writes);
-	op_buf_free(&out);
+	op_log(LOG_DEBUG, "milter: connection done: %lu packets in %lu reads, %lu writes",
+	       ctx->packets, ctx->reads, ctx->writes);
 	op_mctx_finish(ctx);
 	ctx->inlen = 0;
-	return end == 1 ? 0 : -1;
 }

@@ -54,6 +54,7 @@
 #include <spf2/spf_dns_resolv.h>
 #include <spf2/spf_dns_zone.h>
 
+#include "outpost/blocking.h"
 #include "outpost/log.h"
 #include "outpost/metrics.h"
 #include "outpost/spf.h"
@@ -123,7 +124,9 @@ static SPF_dns_rr_t *dns_timed(SPF_dns_server_t *below, const char *name, ns_typ
 	SPF_dns_rr_t *rr;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	op_blocking_begin(); /* the resolver may wait (a zone answers at once) */
 	rr = SPF_dns_lookup(below, name, t, cache);
+	op_blocking_end();
 	op_metrics_spf_dns(op_metrics_since(&t0), rr == NULL || rr->herrno == TRY_AGAIN);
 	return rr;
 }

@@ -34,6 +34,7 @@
 
 #include <hiredis.h>
 
+#include "outpost/blocking.h"
 #include "outpost/store.h"
 
 #define POOL_MAX    32
@@ -216,8 +217,10 @@ static redisContext *conn_take(struct redis_store *s, const char **err_r)
 	pthread_mutex_unlock(&s->lock);
 	if (c != NULL)
 		return c;
+	op_blocking_begin();
 	c = s->is_unix ? redisConnectUnixWithTimeout(s->host, s->connect_tv)
 		       : redisConnectWithTimeout(s->host, s->port, s->connect_tv);
+	op_blocking_end();
 	if (c == NULL || c->err) {
 		fail(err_r, "cannot connect", c ? c->errstr : "out of memory");
 		if (c != NULL)
@@ -268,8 +271,11 @@ static void conn_give(struct redis_store *s, redisContext *c, bool ok)
 static redisReply *command(redisContext *c, int argc, const char **argv, const size_t *lens,
 			   const char **err_r)
 {
-	redisReply *r = redisCommandArgv(c, argc, argv, lens);
+	redisReply *r;
 
+	op_blocking_begin();
+	r = redisCommandArgv(c, argc, argv, lens);
+	op_blocking_end();
 	if (r == NULL)
 		fail(err_r, "no answer", c->errstr[0] ? c->errstr : "connection lost");
 	return r;

@@ -65,6 +65,7 @@ struct op_config {
 	long long milter_timeout_ms;
 	long long milter_shutdown_timeout_ms;
 	long long milter_sched_slice_us;
+	long long milter_workers;
 	bool milter_mail_verdicts_at_rcpt;
 
 	/* log */

@@ -229,7 +229,7 @@ static void conn_open(uint32_t actions, uint32_t steps)
 	uint32_t v[3] = {htonl(SMFI_PROT_VERSION), htonl(actions & ~refused), htonl(steps)};
 
 	conn_end();
-	ctx = op_mctx_new(op_milter_callbacks(), 1000);
+	ctx = op_mctx_new(op_milter_callbacks());
 	FUZZ_CHECK(ctx != NULL, "out of memory");
 	memset(&neg, 0, sizeof(neg));
 	send_packet(SMFIC_OPTNEG, v, sizeof(v));

@@ -119,7 +119,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size > WIRE_INPUT_MAX)
 		return -1;
-	ctx = op_mctx_new(op_milter_callbacks(), 1000);
+	ctx = op_mctx_new(op_milter_callbacks());
 	FUZZ_CHECK(ctx != NULL, "out of memory");
 	if (size < 5 || data[4] != SMFIC_OPTNEG) {
 		uint8_t p[5 + sizeof(offer)];

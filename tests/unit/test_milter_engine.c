@@ -220,7 +220,7 @@ static void render(const struct op_buf *out, char *txt, size_t txtsize)
  * set when the engine asked to end the connection. */
 static void run(const struct op_buf *in, size_t step, char *txt, size_t txtsize, bool *ended)
 {
-	struct op_mctx *ctx = op_mctx_new(&cbs, 1000);
+	struct op_mctx *ctx = op_mctx_new(&cbs);
 	struct op_buf out, pending;
 	size_t fed = 0;
 
@@ -471,7 +471,7 @@ static void test_setreply_checks_codes_and_text(void **state)
 	    {"550", "5..1", "x", -1},	 {"550", "5.7.1.", "x", -1},   {"550", "5.7.a", "x", -1},
 	    {"550", "5.7.1", "a\nb", -1}, {"550", "5.7.1", "a\rb", -1}, {NULL, NULL, "x", -1},
 	};
-	struct op_mctx *ctx = op_mctx_new(&cbs, 1000);
+	struct op_mctx *ctx = op_mctx_new(&cbs);
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
