@@ -198,8 +198,8 @@ static void *milter_thread(void *arg)
 	return arg;
 }
 
-/* Stop taking connections, then wait for messages in flight; their
- * connection threads go on serving them meanwhile. */
+/* Stop taking connections, then wait for messages in flight; the
+ * workers go on serving their connections meanwhile. */
 static void drain(long long timeout_ms)
 {
 	struct timespec start, now, nap = {0, 20 * 1000000}, flush = {0, 100 * 1000000};

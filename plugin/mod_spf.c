@@ -22,7 +22,7 @@
  *   - it stops the check with temperror when spf.timeout has passed.
  * Per-check state lives in a thread-local run (spf_check.c: the counts,
  * the deadline, the forced result), so one libspf2 server and one layer
- * serve every connection thread.  libspf2's error handler (whose
+ * serve every worker thread.  libspf2's error handler (whose
  * default calls abort()) logs and jumps back out of the check, which then
  * ends in temperror.
  *

@@ -3,7 +3,8 @@
  *
  * Blocks of 8 KiB (or larger for one big allocation) chained from the pool;
  * nothing is freed before op_pool_free().  Not thread safe: a pool belongs
- * to one connection, and a connection runs on one thread.
+ * to one connection, and one worker at a time serves a connection
+ * (milter_workers.c).
  */
 #include "config.h"
 

@@ -2,8 +2,8 @@
  * thread_slice.c - ask the kernel for a short scheduler time slice for the
  * calling thread (milter.sched_slice_us).  Contract in milter_int.h.
  *
- * Why: a connection thread works in short bursts (one MTA command, then it
- * waits for the next), while on a busy machine dozens of threads of the MTA
+ * Why: a worker thread works in short bursts (one MTA command, then the
+ * next connection's, or it waits when none has one), while on a busy machine dozens of threads of the MTA
  * and of outpost wait for the CPU.  Linux 6.12 and later (EEVDF) let a
  * thread of the normal policies request its slice with sched_setattr()'s
  * sched_runtime: a shorter slice gives the thread an earlier virtual
@@ -93,7 +93,6 @@ int op_thread_request_slice(long long us)
 		return 0;
 	}
 	if (first_outcome())
-		op_log(LOG_DEBUG, "milter: connection threads run with a %lld us scheduler slice",
-		       us);
+		op_log(LOG_DEBUG, "milter: worker threads run with a %lld us scheduler slice", us);
 	return 0;
 }

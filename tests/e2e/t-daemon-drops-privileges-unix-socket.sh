@@ -5,7 +5,7 @@
 # reaches the socket and mail flows; a stale socket file left by a killed
 # outpost is replaced at the next start, while a socket another live
 # process listens on is refused; SIGTERM removes socket and pid file.
-# Its connection threads run with the short scheduler slice they asked for.
+# Its worker threads run with the short scheduler slice they asked for.
 set -eu
 . "$(dirname "$0")/lib.sh"
 
@@ -35,13 +35,13 @@ check_eq "first SMTP error reply" "$(smtp_first_error)" none
 wait_for_dumps "$E2E_T/dump" 1 20 || true
 check_passthrough "through the unix socket as user nobody" "$E2E_T/sent.eml" "$(first_dump "$E2E_T/dump")"
 
-# The threads that serve MTA connections asked for milter.sched_slice_us
+# The worker threads asked for milter.sched_slice_us
 # (default 100 us), which needs no privilege; Linux 6.12+ honours it.
 if printf '6.12\n%s\n' "$(uname -r)" | sort -C -V; then
 	slices=$(for t in /proc/$OUTPOST_PID/task/*; do
 		[ "${t##*/}" = "$OUTPOST_PID" ] || awk '/^se.slice/ {print $3}' "$t/sched"
 	done | sort -u | tr '\n' ' ')
-	check_match "scheduler slices (ns) of the connection threads as nobody" "$slices" "(^| )100000 "
+	check_match "scheduler slices (ns) of the worker threads as nobody" "$slices" "(^| )100000 "
 	check_eq "the main thread's slice is not the requested one" \
 		"$(awk '/^se.slice/ {print ($3 == 100000) ? "requested" : "kernel default"}' /proc/$OUTPOST_PID/sched)" \
 		"kernel default"
