@@ -20,7 +20,9 @@
 #     come back with its signature (opbench --expect-sigs 1), else "ERR".
 #     The goals that compare outpost with itself (TCP against unix at 1
 #     connection, 32 against 2 connections) are measured again with those
-#     cells in turn, round after round, not minutes apart (ratio_pairs);
+#     cells in turn, round after round, not minutes apart (ratio_pairs),
+#     with 32 connections also carried by one opbench thread (-T 1), which
+#     shows how much of the 32-connection rate is opbench's own cost;
 #  3. Postfix end to end: smtp-source -> private Postfix -> smtp-sink with no
 #     milter, with OpenDKIM, with outpost (unix sockets), as ratios to
 #     Postfix alone; every relayed message is counted and one is verified
@@ -116,6 +118,7 @@ declare -A PF_PORT=() PF_PIDS=() PF_RATES=() PF_LOST=() PF_CPU=() PF_ALL=() PF_G
 declare -A SCALE=()    # "N|field" -> value
 declare -A LABEL=([text]="2KB text" [html]="50KB html" [attach]="1MB att." [rsa]=RSA-2048 [ed]=Ed25519)
 RSA_SIGN_US="" ED_SIGN_US=""
+RSA_ROUND_US="" # openssl's RSA-2048 signature beside each round of pipeline_cost
 T_START=$EPOCHREALTIME
 BENCH_LOAD0=$(cut -d' ' -f1 /proc/loadavg)
 
@@ -194,7 +197,11 @@ matrix_block() {
 
 # pipeline_cost: outpost signing only beside outpost with the full
 # pipeline, 2 KB, 2 connections, unix socket, rounds in turn; R keys
-# "pipe-dkim|ALG" and "pipe-full|ALG".
+# "pipe-dkim|ALG" and "pipe-full|ALG", and "pipe-dkim-rounds|ALG" (CPU per
+# message of each round). After each RSA round, `openssl speed -seconds 1
+# rsa2048` again (RSA_ROUND_US): the RSA goal compares each round with the
+# signature measured beside it, as this machine's speed drifts by 10-30 %
+# between the start of the run and these rounds.
 pipeline_cost() {
 	local alg p sock round pids
 	for alg in $ALGS; do
@@ -212,10 +219,14 @@ pipeline_cost() {
 					"$BENCH_D/text.eml" 2 "$ROUND_SECS" 1 >>"$E2E_T/runs/pipe-$p-$alg.results"
 				shift
 			done
+			[ "$alg" = rsa ] && RSA_ROUND_US="$RSA_ROUND_US $(openssl speed -seconds 1 rsa2048 2>/dev/null |
+				awk '/^rsa 2048 bits/ {printf "%.1f", 1e6 / $(NF - 1)}')"
 		done
 		for p in dkim full; do
 			R[pipe-$p|$alg]=$(bench_merge <"$E2E_T/runs/pipe-$p-$alg.results")
 		done
+		R[pipe-dkim-rounds|$alg]=$(awk '/^RESULT/ {for (i = 2; i <= NF; i++) if ($i ~ /^cpu_us_per_msg=/)
+			{sub(/^[^=]*=/, "", $i); printf "%s ", $i}}' "$E2E_T/runs/pipe-dkim-$alg.results")
 		# shellcheck disable=SC2086 # one PID per word
 		bench_stop outpost 15 $pids
 		e2e_log "pipeline ${LABEL[$alg]}: signing only $(bench_field "${R[pipe-dkim|$alg]}" cpu_us_per_msg) us," \
@@ -228,10 +239,13 @@ pipeline_cost() {
 # stretch, cell after cell in turn, ROUNDS times: in the table above such
 # cells run minutes apart, and this machine's speed drifts by 10-20 % in
 # minutes. Full pipeline, 2 KB; one outpost on a unix socket and one on
-# TCP, side by side. R keys "pair|ALG|SOCK|CONC".
-PAIR_CELLS="unix:1 tcp:1 unix:2 unix:32"
+# TCP, side by side. R keys "pair|ALG|SOCK|CONC". A cell "unix:32t1" is 32
+# connections carried by one opbench thread (opbench -T 1) instead of a
+# thread each: how much of the 32-connection figure is the load
+# generator's own cost on this machine's 2 cores (reported, not a goal).
+PAIR_CELLS="unix:1 tcp:1 unix:2 unix:32 unix:32t1"
 ratio_pairs() {
-	local alg k cell pid sock round pids usock tsock
+	local alg k cell pid sock round pids usock tsock conc threads
 	for alg in $ALGS; do
 		usock=$(bench_socket unix "pair-$alg")
 		tsock=$(bench_socket tcp "pair-$alg")
@@ -247,8 +261,10 @@ ratio_pairs() {
 			for ((round = 1; round <= ROUNDS; round++)); do
 				for cell in $PAIR_CELLS; do
 					[ "${cell%:*}" = unix ] && pid=$1 sock=$usock || pid=$2 sock=$tsock
+					conc=${cell#*:} threads=0
+					[ "${conc#*t}" != "$conc" ] && threads=${conc#*t} conc=${conc%t*}
 					bench_run "pair-$alg-${cell/:/-}-$round" "$pid" "$sock" "$BENCH_D/text.eml" \
-						"${cell#*:}" "$ROUND_SECS" 1 >>"$E2E_T/runs/pair-$alg-${cell/:/-}.results"
+						"$conc" "$ROUND_SECS" 1 -T "$threads" >>"$E2E_T/runs/pair-$alg-${cell/:/-}.results"
 				done
 			done
 			for cell in $PAIR_CELLS; do
@@ -713,13 +729,21 @@ report_rate() {
 }
 
 report_goals() {
-	local a r o d t u p50 p99 r2 r32 base top rr m
+	local a r o d t u p50 p99 r2 r32 rt1 base top rr m
 	printf '\nGoals of issue 8 (item 4), on this machine, this run:\n'
 	# The CPU goals are judged twice: on outpost signing only (what the
 	# goal names: a signed message), and on the full pipeline.
+	# Signing only: each round against openssl's signature measured right
+	# after it; the median of those ratios.
+	rr=$(paste -d' ' <(printf '%s\n' ${R[pipe-dkim-rounds|rsa]:-}) <(printf '%s\n' $RSA_ROUND_US) |
+		awk 'NF == 2 && $2 > 0 {printf "%.2f ", $1 / $2}')
+	# shellcheck disable=SC2086 # one ratio per word
+	m=$(bench_median $rr)
 	r=$(bench_field "${R[pipe-dkim|rsa]:-}" cpu_us_per_msg)
-	need "$r" "$RSA_SIGN_US" && a="$r <= 1.3 * $RSA_SIGN_US" || a=""
-	goal "$a" "CPU per RSA-2048 signed message <= 1.3x openssl's signature ($RSA_SIGN_US us), signing only: $(bench_fmt "$r") us = $(bench_ratio "$r" "$RSA_SIGN_US")x (2 KB, 2 conns, unix)"
+	need "$m" && a="$m <= 1.3" || a=""
+	goal "$a" "CPU per RSA-2048 signed message <= 1.3x openssl's signature, signing only: ${m:--}x, the median of the rounds' ratios to the signature measured after each (${rr% }; rounds us/msg ${R[pipe-dkim-rounds|rsa]% }, openssl${RSA_ROUND_US}) (2 KB, 2 conns, unix)"
+	printf '%12sleast disturbed round against openssl at the start of the run (%s us): %s us = %sx\n' "" \
+		"$RSA_SIGN_US" "$(bench_fmt "$r")" "$(bench_ratio "$r" "$RSA_SIGN_US")"
 	r=$(val outpost text rsa unix 2 cpu_us_per_msg)
 	need "$r" "$RSA_SIGN_US" && a="$r <= 1.3 * $RSA_SIGN_US" || a=""
 	goal "$a" "  the same, full pipeline (rate, track, event log, dkim): $(bench_fmt "$r") us = $(bench_ratio "$r" "$RSA_SIGN_US")x"
@@ -746,6 +770,12 @@ report_goals() {
 		r32=$(bench_field "${R[pair|$t|unix|32]:-}" rate)
 		need "$r2" "$r32" && a="$r32 >= 0.95 * $r2" || a=""
 		goal "$a" "${LABEL[$t]} 32 conns >= 0.95x 2 conns: $(bench_fmt "$r32") vs $(bench_fmt "$r2") msgs/s = $(bench_ratio "$r32" "$r2" 3)x"
+		rt1=$(bench_field "${R[pair|$t|unix|32t1]:-}" rate)
+		printf '%12sCPU per message at 32 vs 2 conns: outpost %s vs %s us, opbench %s vs %s us;\n' "" \
+			"$(bench_field "${R[pair|$t|unix|32]:-}" cpu_us_per_msg)" "$(bench_field "${R[pair|$t|unix|2]:-}" cpu_us_per_msg)" \
+			"$(bench_field "${R[pair|$t|unix|32]:-}" client_us_per_msg)" "$(bench_field "${R[pair|$t|unix|2]:-}" client_us_per_msg)"
+		printf '%12s32 conns carried by one opbench thread (-T 1): %s msgs/s = %sx 2 conns\n' "" \
+			"$(bench_fmt "$rt1")" "$(bench_ratio "$rt1" "$r2" 3)"
 		p50=$(bench_field "${R[pair|$t|unix|32]:-}" p50_us)
 		p99=$(bench_field "${R[pair|$t|unix|32]:-}" p99_us)
 		need "$p50" "$p99" && a="$p99 <= 3 * $p50" || a=""

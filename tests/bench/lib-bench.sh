@@ -297,8 +297,9 @@ bench_merge() {
 		if (msgs > 0 && ticks >= 0) cpu = ticks * 1e6 / hz / msgs
 		if (v[m, "cpu_ticks"] >= 50 && v[m, "msgs"] > 0) cpu = v[m, "cpu_ticks"] * 1e6 / hz / v[m, "msgs"]
 		printf "RESULT%s msgs=%d rounds=%d rate=%s p50_us=%s p99_us=%s", f, msgs, n, v[m, "rate"], v[m, "p50_us"], v[m, "p99_us"]
-		printf " sigs=%d cpu_ticks=%d cpu_us_per_msg=%.1f rss_kb=%s others_pct=%s\n", sigs, ticks, cpu,
-			v[n, "rss_kb"], v[m, "others_pct"] == "" ? -1 : v[m, "others_pct"]
+		printf " sigs=%d cpu_ticks=%d cpu_us_per_msg=%.1f rss_kb=%s others_pct=%s client_us_per_msg=%s\n", sigs, ticks, cpu,
+			v[n, "rss_kb"], v[m, "others_pct"] == "" ? -1 : v[m, "others_pct"],
+			v[m, "client_us_per_msg"] == "" ? -1 : v[m, "client_us_per_msg"]
 	}'
 }
 

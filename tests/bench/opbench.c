@@ -4,8 +4,8 @@
  * actions and DKIM signatures that came back are printed.
  *
  * This file owns the command line, the message file, the threads and the
- * report; opbench_conn.c runs the transactions, opbench_stats.c counts
- * (see opbench.h). Timing is reported, never judged: the exit status says
+ * report; opbench_conn.c runs the transactions, opbench_sched.c carries
+ * the connections on the threads, opbench_stats.c counts (see opbench.h). Timing is reported, never judged: the exit status says
  * only whether every transaction completed and, with --expect-sigs, got
  * its signatures.
  *
@@ -15,7 +15,7 @@
  *   wrong_sigs=.. conns_opened=.. thread_min=.. thread_max=.. cpu_ticks=..
  *   cpu_us_per_msg=.. rss_kb=.. client_us_per_msg=.. others_pct=..
  * (msgs counts completed transactions; thread_min/max: the fewest and most
- * transactions one thread ran, a measure of fairness; client_us_per_msg:
+ * transactions one connection ran, a measure of fairness; client_us_per_msg:
  * opbench's own CPU time per message; others_pct: the share of all CPUs
  * that processes other than the milter and opbench used meanwhile, which
  * skews every figure; cpu_* and rss_kb are -1 without --pid).
@@ -24,7 +24,7 @@
  * --expect-sigs (or was not delivered).
  *
  * Limits: the message file is at most MAX_INPUT bytes; at most MAX_CONNS
- * threads.
+ * connections.
  */
 #include "opbench.h"
 
@@ -43,7 +43,10 @@ static void usage(void)
 	fputs("usage: opbench -s SOCKET -f MESSAGE [options]\n"
 	      "  -s, --socket SPEC     unix:/path, inet:PORT@HOST, inet6:PORT@HOST\n"
 	      "  -f, --file FILE       the message, LF or CRLF line ends ('-': stdin)\n"
-	      "  -c, --conns N         concurrent connections, one thread each (default 1)\n"
+	      "  -c, --conns N         concurrent connections (default 1)\n"
+	      "  -T, --threads T       threads carrying them, each switching between its\n"
+	      "                        connections where one would wait (default 0: a\n"
+	      "                        thread per connection, as an MTA's processes)\n"
 	      "  -n, --messages M      transactions in all (default 1000)\n"
 	      "  -k, --per-conn K      transactions per connection, then reconnect\n"
 	      "                        (default 0: no limit; 1: one connection per message,\n"
@@ -107,6 +110,7 @@ static const struct option longopts[] = {
     {"socket", required_argument, NULL, 's'},
     {"file", required_argument, NULL, 'f'},
     {"conns", required_argument, NULL, 'c'},
+    {"threads", required_argument, NULL, 'T'},
     {"messages", required_argument, NULL, 'n'},
     {"per-conn", required_argument, NULL, 'k'},
     {"seconds", required_argument, NULL, 't'},
@@ -138,6 +142,8 @@ static int set_opt(struct opbench_opts *o, int c, const char *arg)
 		return 0;
 	case 'c':
 		return parse_ulong(arg, 1, MAX_CONNS, &o->conns);
+	case 'T':
+		return parse_ulong(arg, 0, MAX_CONNS, &o->threads);
 	case 'n':
 		return parse_ulong(arg, 1, 1000000000UL, &o->messages);
 	case 'k':
@@ -197,7 +203,7 @@ static int parse_args(int argc, char **argv, struct opbench_opts *o)
 				   .chunk = MPROTO_CHUNK_MAX,
 				   .timeout = 30,
 				   .expect_sigs = -1};
-	while ((c = getopt_long(argc, argv, "s:f:c:n:k:t:", longopts, NULL)) != -1)
+	while ((c = getopt_long(argc, argv, "s:f:c:n:k:t:T:", longopts, NULL)) != -1)
 		if (set_opt(o, c, optarg) < 0)
 			return -1;
 	if (optind != argc || o->socket == NULL || o->file == NULL)
@@ -245,18 +251,29 @@ static size_t message_bytes(const struct mproto_msg *m)
 static int run(struct opbench_shared *sh, struct opbench_tally *total, long long *t0_r,
 	       struct opbench_proc *before)
 {
-	unsigned long i, n = sh->o->conns;
-	pthread_t *tids = calloc(n, sizeof(*tids));
-	struct opbench_tally *t;
-	void *ret;
+	unsigned long i, j, c = sh->o->conns, n = sh->o->threads;
+	pthread_t *tids;
+	struct opbench_group *g;
+	struct opbench_tally **tallies = calloc(c, sizeof(*tallies));
 
-	if (tids == NULL || pthread_barrier_init(&sh->ready, NULL, (unsigned)n + 1) != 0 ||
+	if (n == 0 || n > c)
+		n = c;
+	tids = calloc(n, sizeof(*tids));
+	g = calloc(n, sizeof(*g));
+	if (tids == NULL || g == NULL || tallies == NULL ||
+	    pthread_barrier_init(&sh->ready, NULL, (unsigned)n + 1) != 0 ||
 	    pthread_barrier_init(&sh->go, NULL, (unsigned)n + 1) != 0) {
 		free(tids);
+		free(g);
+		free(tallies);
 		return -1;
 	}
-	for (i = 0; i < n; i++) {
-		if (pthread_create(&tids[i], NULL, opbench_thread, sh) != 0) {
+	for (i = 0, j = 0; i < n; i++) { /* c connections shared out as evenly as can be */
+		g[i].sh = sh;
+		g[i].n = c / n + (i < c % n);
+		g[i].tallies = tallies + j;
+		j += g[i].n;
+		if (pthread_create(&tids[i], NULL, opbench_group_thread, &g[i]) != 0) {
 			fprintf(stderr, "opbench: cannot start thread %lu\n", i + 1);
 			exit(1); /* the others wait at a barrier that cannot fill */
 		}
@@ -267,16 +284,19 @@ static int run(struct opbench_shared *sh, struct opbench_tally *total, long long
 	if (sh->o->seconds > 0)
 		sh->deadline_ns = *t0_r + (long long)(sh->o->seconds * 1e9);
 	(void)pthread_barrier_wait(&sh->go);
-	for (i = 0; i < n; i++) {
-		(void)pthread_join(tids[i], &ret);
-		if ((t = ret) == NULL) {
+	for (i = 0; i < n; i++)
+		(void)pthread_join(tids[i], NULL);
+	for (i = 0; i < c; i++) {
+		if (tallies[i] == NULL) {
 			total->oom = true;
 			continue;
 		}
-		opbench_tally_merge(total, t);
-		opbench_tally_free(&t);
+		opbench_tally_merge(total, tallies[i]);
+		opbench_tally_free(&tallies[i]);
 	}
 	free(tids);
+	free(g);
+	free(tallies);
 	(void)pthread_barrier_destroy(&sh->ready);
 	(void)pthread_barrier_destroy(&sh->go);
 	return 0;
@@ -356,7 +376,7 @@ static int report(const struct opbench_opts *o, const struct mproto_msg *msg,
 	    message_bytes(msg), msg->nhdrs, o->sendmail_writes ? "Sendmail" : "Postfix",
 	    o->quickack ? ", quickack" : "");
 	printf("opbench: %lu done in %.3f s: %.1f msgs/s; latency p50 %.3f ms, p99 %.3f ms, "
-	       "max %.3f ms; %lu connections opened; per thread %lu..%lu transactions\n",
+	       "max %.3f ms; %lu connections opened; per connection %lu..%lu transactions\n",
 	       done, secs, secs > 0 ? (double)done / secs : 0, p50 / 1e3, p99 / 1e3, max / 1e3,
 	       t->connections, t->thread_min, t->thread_max);
 	printf("opbench: final actions:");

@@ -39,7 +39,8 @@ struct opbench_opts {
 	const char *client_addr; /* {client_addr} and SMFIC_CONNECT address */
 	const char *client_name; /* {client_name}, HELO name */
 	const char *auth;	 /* {auth_authen} (and {auth_type} PLAIN), or NULL */
-	unsigned long conns;	 /* concurrent connections (threads), >= 1 */
+	unsigned long conns;	 /* concurrent connections, >= 1 */
+	unsigned long threads;	 /* threads carrying them; 0: one per connection */
 	unsigned long messages;	 /* transactions in all (upper bound with seconds) */
 	unsigned long per_conn;	 /* transactions per connection; 0: no limit */
 	unsigned long chunk;	 /* body chunk size, 1..MPROTO_CHUNK_MAX */
@@ -104,14 +105,31 @@ struct opbench_proc {
 long long opbench_now_ns(void);
 
 /*
- * opbench_thread - the body of one load thread; arg is the
- * struct opbench_shared. Opens its first connection (unless one connection
- * per message), waits at both barriers, then claims and runs transactions
- * until none are left or the deadline passed, and returns a malloc'ed
- * struct opbench_tally (free with opbench_tally_free()), or NULL when out
- * of memory.
+ * One connection's load (opbench_conn.c). opbench_load_new() opens its
+ * first connection (unless one connection per message; outside the
+ * measured time); NULL when out of memory. opbench_load_run() claims and
+ * runs transactions until none are left or the deadline passed, then
+ * closes. opbench_load_free() returns its tally (free with
+ * opbench_tally_free()).
  */
-void *opbench_thread(void *arg);
+struct opbench_load;
+struct opbench_load *opbench_load_new(struct opbench_shared *sh);
+void opbench_load_run(struct opbench_load *l);
+struct opbench_tally *opbench_load_free(struct opbench_load **l);
+
+/*
+ * opbench_group_thread - the body of one load thread (opbench_sched.c); arg
+ * is its struct opbench_group. Makes the group's loads, waits at both
+ * barriers of the shared state, runs the loads (one directly; several
+ * side by side, each switching to the next where it would wait for its
+ * socket), and fills the group's tallies (NULL entries: out of memory).
+ */
+struct opbench_group {
+	struct opbench_shared *sh;
+	unsigned long n;		/* connections of this thread */
+	struct opbench_tally **tallies; /* n entries, filled by the thread */
+};
+void *opbench_group_thread(void *arg);
 
 /*
  * opbench_tally_add - record one transaction: its final action, its

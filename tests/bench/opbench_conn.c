@@ -298,29 +298,55 @@ static bool one(struct conn *c, struct opbench_tally *t, unsigned long seq)
 	return rc >= 0;
 }
 
-void *opbench_thread(void *arg)
+struct opbench_load {
+	struct conn c;
+	struct opbench_tally *t;
+};
+
+struct opbench_load *opbench_load_new(struct opbench_shared *sh)
 {
-	struct opbench_shared *sh = arg;
 	const struct opbench_opts *o = sh->o;
-	struct opbench_tally *t = calloc(1, sizeof(*t));
-	struct conn c = {.sh = sh};
+	struct opbench_load *l = calloc(1, sizeof(*l));
+	struct conn *c;
 	enum opbench_final f;
 	const char *err = NULL;
-	unsigned long seq, bad_in_a_row = 0;
 
-	(void)snprintf(c.from, sizeof(c.from), "<%s>", o->from);
-	(void)snprintf(c.rcpt, sizeof(c.rcpt), "<%s>", o->rcpt);
-	(void)snprintf(c.under, sizeof(c.under), "%s [%s]", o->client_name, o->client_addr);
-	c.mail_host = strchr(o->from, '@') ? strchr(o->from, '@') + 1 : "bench.example.test";
-	c.rcpt_host = strchr(o->rcpt, '@') ? strchr(o->rcpt, '@') + 1 : "bench.example.test";
+	if (l == NULL || (l->t = calloc(1, sizeof(*l->t))) == NULL) {
+		free(l);
+		return NULL;
+	}
+	c = &l->c;
+	c->sh = sh;
+	(void)snprintf(c->from, sizeof(c->from), "<%s>", o->from);
+	(void)snprintf(c->rcpt, sizeof(c->rcpt), "<%s>", o->rcpt);
+	(void)snprintf(c->under, sizeof(c->under), "%s [%s]", o->client_name, o->client_addr);
+	c->mail_host = strchr(o->from, '@') ? strchr(o->from, '@') + 1 : "bench.example.test";
+	c->rcpt_host = strchr(o->rcpt, '@') ? strchr(o->rcpt, '@') + 1 : "bench.example.test";
 	/* First connection outside the measured time; a decision or error
 	 * there is met again, and counted, by the first transaction. */
-	if (t != NULL && o->per_conn != 1 && conn_open(&c, &f, &err) == 0)
-		t->connections++;
-	(void)pthread_barrier_wait(&sh->ready);
-	(void)pthread_barrier_wait(&sh->go);
-	while (t != NULL && bad_in_a_row < OPBENCH_MAX_ERRORS_IN_A_ROW && claim(sh, &seq))
-		bad_in_a_row = one(&c, t, seq) ? 0 : bad_in_a_row + 1;
-	conn_close(&c, true);
+	if (o->per_conn != 1 && conn_open(c, &f, &err) == 0)
+		l->t->connections++;
+	return l;
+}
+
+void opbench_load_run(struct opbench_load *l)
+{
+	unsigned long seq, bad_in_a_row = 0;
+
+	while (bad_in_a_row < OPBENCH_MAX_ERRORS_IN_A_ROW && claim(l->c.sh, &seq))
+		bad_in_a_row = one(&l->c, l->t, seq) ? 0 : bad_in_a_row + 1;
+	conn_close(&l->c, true);
+}
+
+struct opbench_tally *opbench_load_free(struct opbench_load **l)
+{
+	struct opbench_tally *t = NULL;
+
+	if (*l != NULL) {
+		conn_close(&(*l)->c, false);
+		t = (*l)->t;
+		free(*l);
+		*l = NULL;
+	}
 	return t;
 }

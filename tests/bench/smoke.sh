@@ -2,7 +2,8 @@
 # smoke.sh - a short run of opbench against a fresh outpost, so the
 # benchmark tool never rots: a few hundred messages over reused
 # connections, then some with reconnects and with one connection per
-# message. Every message must come back with both signatures of
+# message, and with connections carried by fewer threads (-T). Every
+# message must come back with both signatures of
 # tests/proto/conf/dkim.conf (RSA and Ed25519 for example.org), opbench
 # must exit 0, and its RESULT line must parse. No speed is asserted:
 # timing is never a pass/fail test. About 2 s.
@@ -76,6 +77,11 @@ else
 fi
 smoke one-per-message 40 -c 4 -k 1 --chunk 512
 expect "one-per-message: connections opened" "$(field conns_opened "$dir/one-per-message.out")" 40
+# Connections carried by fewer threads (-T): 8 on 2 threads, reconnecting,
+# then 5 on one thread with a connection per message.
+smoke carried 300 -c 8 -T 2 -k 50
+smoke carried-one-per-message 30 -c 5 -T 1 -k 1
+expect "carried-one-per-message: connections opened" "$(field conns_opened "$dir/carried-one-per-message.out")" 30
 
 # A message the milter must not sign (external client): the check catches it.
 "$OPBENCH" -s "unix:$dir/outpost.sock" -f "$dir/m.eml" -n 3 --client-addr 192.0.2.1 \

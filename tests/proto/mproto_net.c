@@ -32,11 +32,21 @@ long long mproto_net_now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+static __thread int (*wait_hook)(int fd, short events, long long deadline);
+
+void mproto_net_set_wait_hook(int (*hook)(int fd, short events, long long deadline))
+{
+	wait_hook = hook;
+}
+
 int mproto_net_wait(int fd, short events, long long deadline)
 {
 	struct pollfd pfd = {.fd = fd, .events = events};
 	long long left;
 	int n;
+
+	if (wait_hook != NULL)
+		return wait_hook(fd, events, deadline);
 
 	for (;;) {
 		if ((left = deadline - mproto_net_now_ms()) <= 0) {

@@ -2,7 +2,7 @@
  * mproto_net.h - sockets and deadlines for mproto.c; private to tests/proto.
  *
  * Kept apart so that mproto.c holds only the milter protocol. Every function
- * is thread-safe and keeps no state.
+ * is thread-safe and keeps no state but the calling thread's wait hook.
  */
 #ifndef OUTPOST_TESTS_MPROTO_NET_H
 #define OUTPOST_TESTS_MPROTO_NET_H
@@ -19,6 +19,14 @@ long long mproto_net_now_ms(void);
  * -1 with errno (ETIMEDOUT at the deadline).
  */
 int mproto_net_wait(int fd, short events, long long deadline);
+
+/*
+ * mproto_net_set_wait_hook - make mproto_net_wait() call hook instead of
+ * poll(), on the calling thread only (NULL: poll() again). For a load
+ * generator that carries many connections on one thread
+ * (tests/bench/opbench_sched.c): its hook switches to another connection.
+ */
+void mproto_net_set_wait_hook(int (*hook)(int fd, short events, long long deadline));
 
 /*
  * mproto_net_open - connect to "unix:/path", "local:/path", "/path",
