@@ -187,6 +187,7 @@ static void status_json(struct op_buf *b, const struct op_config *c, const char 
 			const struct op_metrics_store_state *st)
 {
 	uint64_t written, dropped, rok, rref;
+	unsigned wt, wn, wb, wp;
 	bool last_ok;
 	time_t last, start = op_metrics_start_time();
 	char ts[32];
@@ -207,6 +208,10 @@ static void status_json(struct op_buf *b, const struct op_config *c, const char 
 		      last ? "\"" : "", last_ok ? "true" : "false");
 	op_buf_printf(b, ",\"connections_in_flight\":%u,\"messages_in_flight\":%u",
 		      op_milter_inflight_conns(), op_milter_inflight_msgs());
+	op_workers_counts(&wt, &wn, &wb, &wp);
+	op_buf_printf(
+	    b, ",\"workers\":{\"configured\":%u,\"threads\":%u,\"waiting\":%u,\"parked\":%u}", wt,
+	    wn, wb, wp);
 	op_buf_puts(b, ",\"modules\":[");
 	for (size_t i = 0, k = 0; i < n; i++)
 		if (c->mod_enabled[i])
@@ -236,6 +241,7 @@ static void status_text(struct op_buf *b, const struct op_config *c, const char 
 			const struct op_metrics_store_state *st)
 {
 	uint64_t written, dropped, rok, rref;
+	unsigned wt, wn, wb, wp;
 	bool last_ok;
 	time_t last, start = op_metrics_start_time(), up = time(NULL) - start;
 	char ts[32];
@@ -255,6 +261,10 @@ static void status_text(struct op_buf *b, const struct op_config *c, const char 
 	op_buf_printf(b, last ? ", last %s %s\n" : "\n", ts, last_ok ? "ok" : "refused");
 	op_buf_printf(b, "in flight:  %u connections, %u messages\n", op_milter_inflight_conns(),
 		      op_milter_inflight_msgs());
+	op_workers_counts(&wt, &wn, &wb, &wp);
+	op_buf_printf(
+	    b, "workers:    %u configured; %u threads, %u waiting on DNS or Redis, %u parked\n", wt,
+	    wn, wb, wp);
 	op_buf_puts(b, "modules:   ");
 	for (size_t i = 0; i < n; i++)
 		if (c->mod_enabled[i] && ++k)

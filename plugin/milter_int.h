@@ -44,6 +44,10 @@ int op_workers_start(int listen_fd, long long timeout_ms, long long slice_us, lo
 /* Stop accepting: the caller may close the listening socket on return. */
 void op_workers_stop_accepting(void);
 
+/* The threads now (outpostctl status): *target workers configured, *total
+ * threads, *blocked of them waiting on DNS or Redis, *parked spare. */
+void op_workers_counts(unsigned *target, unsigned *total, unsigned *blocked, unsigned *parked);
+
 /* thread_slice.c: ask for a scheduler slice of us microseconds for the
  * calling thread (Linux 6.12+ honours it; older kernels ignore it).  us <=
  * 0: nothing.  The first outcome worth knowing is logged once.  0, or -1

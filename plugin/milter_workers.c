@@ -413,6 +413,18 @@ int op_workers_start(int listen_fd, long long timeout, long long slice, long lon
 	return 0;
 }
 
+void op_workers_counts(unsigned *target, unsigned *total, unsigned *blocked, unsigned *parked)
+{
+	pthread_mutex_lock(&pool.lock);
+	*target = pool.target;
+	*total = pool.total;
+	*parked = pool.parked;
+	/* running counts a woken thread before it leaves its wait */
+	*blocked =
+	    pool.total - pool.parked > pool.running ? pool.total - pool.parked - pool.running : 0;
+	pthread_mutex_unlock(&pool.lock);
+}
+
 void op_workers_stop_accepting(void)
 {
 	pthread_mutex_lock(&accept_lock);

@@ -7,7 +7,8 @@
 # look up, so it does not ask the store) is signed at once: waiting on
 # Redis holds only the messages that need it.  Once the Redis closes its
 # connections the three get actions.on_store_error (tempfail, 451 4.3.0),
-# and a bounce after that is still signed.
+# and a bounce after that is still signed.  `outpostctl status` shows the
+# three threads waiting on Redis, and then the three spare threads parked.
 srcdir=${srcdir:-.}
 . "$srcdir/tests/proto/daemon.sh"
 . "$srcdir/tests/proto/lib-rate-redis.sh" # redis_free_port
@@ -42,12 +43,28 @@ for i in 1 2 3; do
 	grep -q '^final' "$dir/slow$i" &&
 		{ echo "FAIL: slow$i answered before Redis did: $(grep '^final' "$dir/slow$i")"; fail=1; }
 done
+# status_until ERE: outpostctl status until its workers line matches (5 s).
+status_until() {
+	i=0
+	while ctl status >"$dir/status" 2>&1 && ! grep -Eq "$1" "$dir/status" && [ $i -lt 50 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+}
+# outpostctl status says why: three threads wait on Redis, one serves
+status_until '^workers: .* 3 waiting'
+want_line "status while they wait" "$dir/status" \
+	'^workers: +1 configured; 4 threads, 3 waiting on DNS or Redis, 0 parked$'
 touch "$dir/redis-release"
 wait $slow1 $slow2 $slow3
 for i in 1 2 3; do
 	want_line "slow$i: store error action" "$dir/slow$i" \
 		'^final action=tempfail stage=mail code=451 text="4\.3\.0'
 done
+# the threads that took the waiting workers' places are parked as spares
+status_until '^workers: .* 0 waiting .* 3 parked'
+want_line "status afterwards" "$dir/status" \
+	'^workers: +1 configured; 4 threads, 0 waiting on DNS or Redis, 3 parked$'
 send after
 grep -q '^mod insheader index=0 name=DKIM-Signature' "$dir/after" &&
 	echo "ok: a bounce afterwards is signed" ||

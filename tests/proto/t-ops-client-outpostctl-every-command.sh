@@ -2,7 +2,7 @@
 # t-ops-client-outpostctl-every-command: every outpostctl command against a
 # running daemon (conf/ops.conf: dkim, track, rate, event log, control
 # socket, metrics endpoint), each with and without --json.
-#   status      version, pid, generation, in flight, store, events, metrics
+#   status      version, pid, generation, in flight, workers, store, events, metrics
 #   reload      a good config: generation +1; a broken one: exit 1 with
 #               FILE:LINE, the old generation keeps serving (status and
 #               metrics say so); a syntax error with -s SOCKET
@@ -69,6 +69,7 @@ want_rc "status" 0
 want_line "status: version and pid" "$dir/status" "^outpost [0-9.]+, pid $pid, up "
 want_line "status: generation 1" "$dir/status" "^config: +$dir/outpost.conf, generation 1;"
 want_line "status: store not used yet" "$dir/status" "^store: +lmdb $dir/rate.mdb: unused"
+want_line "status: workers" "$dir/status" "^workers: +[0-9]+ configured; [0-9]+ threads, 0 waiting on DNS or Redis, [0-9]+ parked$"
 if [ "$mhd" = 1 ]; then
 	want_line "status: metrics URL" "$dir/status" "^metrics: +http://127.0.0.1:$PROTO_PORT/metrics$"
 else
@@ -76,7 +77,7 @@ else
 fi
 ctl status.json --json status
 want_rc "status --json" 0
-want_jq "status --json" "$dir/status.json" ".pid == $pid and .generation == 1 and .store.state == \"unused\" and .modules == [\"rate\",\"track\",\"dkim\"] and .connections_in_flight == 0"
+want_jq "status --json" "$dir/status.json" ".pid == $pid and .generation == 1 and .store.state == \"unused\" and .modules == [\"rate\",\"track\",\"dkim\"] and .connections_in_flight == 0 and .workers.threads >= .workers.configured and .workers.waiting == 0"
 [ "$(stat -c %a "$dir/control.sock")" = 600 ] && good "control socket mode 600" ||
 	bad "control socket mode $(stat -c %a "$dir/control.sock"), wanted 600"
 
