@@ -25,8 +25,9 @@
 #     shows how much of the 32-connection rate is opbench's own cost;
 #  3. Postfix end to end: smtp-source -> private Postfix -> smtp-sink with no
 #     milter, with OpenDKIM, with outpost (unix sockets), as ratios to
-#     Postfix alone; every relayed message is counted and one is verified
-#     by dkimpy;
+#     Postfix alone (a round of it right before each milter's round, the
+#     goal on the median of those pairs); every relayed message is counted
+#     and one is verified by dkimpy;
 #  4. scale: outpost signing through an OpenDKIM refile SigningTable of 10,
 #     10,000 and 100,000 domains ("*@dN.bench.test" -> one KeyTable entry
 #     "%:ed:KEY"), for the last domain of the table: msgs/s, load time,
@@ -114,7 +115,7 @@ SCALE_NS="10 10000 100000"
 declare -A R=()        # "milter|msg|alg|sock|conc" -> RESULT line
 declare -A E2E_RATE=() # "none" | "opendkim-rsa" | "outpost-ed" ... -> msgs/s
 declare -A E2E_NOTE=()
-declare -A PF_PORT=() PF_PIDS=() PF_RATES=() PF_LOST=() PF_CPU=() PF_ALL=() PF_GOT=() PF_SIGNED=()
+declare -A PF_PORT=() PF_PIDS=() PF_RATES=() PF_LOST=() PF_CPU=() PF_ALL=() PF_GOT=() PF_SIGNED=() PF_PAIRED=()
 declare -A SCALE=()    # "N|field" -> value
 declare -A LABEL=([text]="2KB text" [html]="50KB html" [attach]="1MB att." [rsa]=RSA-2048 [ed]=Ed25519)
 RSA_SIGN_US="" ED_SIGN_US=""
@@ -406,15 +407,24 @@ postfix_finish() {
 }
 
 # postfix_all: the five set-ups side by side, ROUNDS rounds each relaying
-# E2E_N / ROUNDS messages, one set-up after the other.
+# E2E_N / ROUNDS messages, one set-up after the other, with a round of
+# Postfix alone right before each round of a milter: each milter round is
+# judged against that one (PF_PAIRED[NAME]: its rate, in round order), run
+# seconds before it, as this machine's speed drifts by 20-50 % within
+# the minute that one turn of the four milters takes.
 postfix_all() {
-	local n r names="none opendkim-rsa outpost-rsa opendkim-ed outpost-ed"
+	local n r names="none opendkim-rsa outpost-rsa opendkim-ed outpost-ed" alone
 	for n in $names; do
 		postfix_setup "$n" "${n%-*}" "${n##*-}" || { e2e_log "postfix $n: set-up failed"; PF_LOST[$n]=1; }
 	done
 	for ((r = 1; r <= ROUNDS; r++)); do
-		for n in $names; do
-			[ -n "${PF_PORT[$n]:-}" ] && postfix_round "$n" $((E2E_N / ROUNDS))
+		for n in ${names#none }; do
+			[ -n "${PF_PORT[$n]:-}" ] || continue
+			[ -n "${PF_PORT[none]:-}" ] && postfix_round none $((E2E_N / ROUNDS))
+			alone=${PF_RATES[none]:-}
+			alone=${alone##* }
+			postfix_round "$n" $((E2E_N / ROUNDS))
+			PF_PAIRED[$n]="${PF_PAIRED[$n]:-} ${alone%%/*}"
 		done
 		e2e_log "postfix round $r done"
 	done
@@ -633,15 +643,15 @@ report_conn() {
 report_postfix() {
 	local n rr base=${E2E_RATE[none]:-}
 	printf '\nPostfix end to end: smtp-source (10 sessions, one message each) -> private Postfix ->\n'
-	printf 'smtp-sink, %s x 2 KB after 20 to warm up, in %s round(s), the set-ups in turn; milters on\n' "$E2E_N" "$ROUNDS"
-	printf 'unix sockets; rounds: msgs/s / share of all CPUs used by other processes; the rate is the\n'
-	printf 'least disturbed round'"'"'s; ratio to Postfix alone\n'
+	printf 'smtp-sink, %s x 2 KB after 20 to warm up, in %s round(s), the set-ups in turn (Postfix alone\n' "$E2E_N" "$ROUNDS"
+	printf 'before each milter); milters on unix sockets; rounds: msgs/s / share of all CPUs used by\n'
+	printf 'other processes; the rate is the least disturbed round'"'"'s; ratio to Postfix alone\n'
 	for n in none opendkim-rsa outpost-rsa opendkim-ed outpost-ed; do
 		printf '  %-22s %8s msgs/s  %5s   %s\n' "$(postfix_label "$n")" "${E2E_RATE[$n]:-ERR}" \
 			"$(bench_ratio "${E2E_RATE[$n]:-}" "$base")" "${E2E_NOTE[$n]:-}"
 	done
-	printf '  each round against Postfix alone'"'"'s round of the same turn (this machine'"'"'s speed drifts\n'
-	printf '  over minutes; the goal uses the median):\n'
+	printf '  each round against the round of Postfix alone run right before it (this machine'"'"'s speed\n'
+	printf '  drifts within a minute; the goal uses the median):\n'
 	for n in opendkim-rsa outpost-rsa opendkim-ed outpost-ed; do
 		rr=$(postfix_round_ratios "$n")
 		printf '    %-22s %s  (median %s)\n' "$(postfix_label "$n")" "${rr:--}" "$(bench_median $rr)"
@@ -649,13 +659,13 @@ report_postfix() {
 }
 
 # postfix_round_ratios NAME: each round's rate of NAME over the rate of
-# Postfix alone in the same round (run seconds before it; this machine's
-# speed drifts over minutes), 3 decimals, in round order.
+# the round of Postfix alone run right before it (postfix_all), 3
+# decimals, in round order.
 postfix_round_ratios() {
 	local -a a b
 	local i out=""
 	read -r -a a <<<"$(echo ${PF_RATES[$1]:-} | sed 's|/[0-9-]*%||g')"
-	read -r -a b <<<"$(echo ${PF_RATES[none]:-} | sed 's|/[0-9-]*%||g')"
+	read -r -a b <<<"${PF_PAIRED[$1]:-}"
 	for ((i = 0; i < ${#a[@]} && i < ${#b[@]}; i++)); do
 		out="$out $(awk -v x="${a[$i]}" -v y="${b[$i]}" 'BEGIN {if (y > 0) printf "%.3f", x / y}')"
 	done
