@@ -92,6 +92,12 @@ static struct {
 
 static __thread bool is_worker;
 
+/* pool.running changes under pool.lock; stay() also reads it without. */
+static void running_add(int d)
+{
+	__atomic_add_fetch(&pool.running, (unsigned)d, __ATOMIC_RELAXED);
+}
+
 static long long now_ms(void)
 {
 	struct timespec ts;
@@ -112,7 +118,7 @@ static bool add_worker_locked(void)
 
 	if (pool.parked > pool.wakeups) {
 		pool.wakeups++;
-		pool.running++;
+		running_add(1);
 		pthread_cond_signal(&pool.park);
 		return true;
 	}
@@ -135,7 +141,7 @@ static bool add_worker_locked(void)
 		return false;
 	}
 	pool.total++;
-	pool.running++;
+	running_add(1);
 	return true;
 }
 
@@ -144,7 +150,7 @@ static void blocking_begin(void)
 	if (!is_worker)
 		return;
 	pthread_mutex_lock(&pool.lock);
-	pool.running--;
+	running_add(-1);
 	if (pool.running < pool.target)
 		(void)add_worker_locked();
 	pthread_mutex_unlock(&pool.lock);
@@ -155,7 +161,7 @@ static void blocking_end(void)
 	if (!is_worker)
 		return;
 	pthread_mutex_lock(&pool.lock);
-	pool.running++; /* a surplus parks at the top of its loop */
+	running_add(1); /* a surplus parks at the top of its loop */
 	pthread_mutex_unlock(&pool.lock);
 }
 
@@ -170,7 +176,7 @@ static bool stay(void)
 		return true;
 	pthread_mutex_lock(&pool.lock);
 	while (keep && pool.running > pool.target) {
-		pool.running--;
+		running_add(-1);
 		pool.parked++;
 		clock_gettime(CLOCK_REALTIME, &until);
 		until.tv_sec += PARK_SECONDS;
