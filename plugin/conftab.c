@@ -49,7 +49,7 @@ static const struct op_conf_key conftab[] = {
 	{"milter.sched_slice_us", OP_CT_INT, OFF(milter_sched_slice_us), "100", 0, 100000, NULL, false,
 	 "scheduler slice requested for the serving threads, us (0: the kernel's)"},
 
-	{"milter.mail_verdicts_at_rcpt", OP_CT_BOOL, OFF(milter_mail_verdicts_at_rcpt), "false", 0, 0, NULL, true,
+	{"milter.mail_verdicts_at_rcpt", OP_CT_BOOL, OFF(milter_mail_verdicts_at_rcpt), "true", 0, 0, NULL, true,
 	 "no reply at MAIL FROM: its verdict is given at each RCPT TO (one round trip less)"},
 
 	/* log */

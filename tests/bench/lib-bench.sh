@@ -117,10 +117,11 @@ bench_alg_name() {
 # signing: rate (two rules per sender on the embedded LMDB store, limits
 # never reached), track (tracking ID, unsubscribe links) and the JSON event
 # log, each file named after OUT; "dkim": signing only.
-# BENCH_MAIL_AT_RCPT=1 adds milter.mail_verdicts_at_rcpt = true.
+# BENCH_MAIL_AT_RCPT=0 adds milter.mail_verdicts_at_rcpt = false (the
+# default is true: two round trips a message, three with false).
 bench_outpost_conf() {
 	local out=$1 sock=$2 alg=$3 pipeline=${4:-full} at_rcpt=""
-	[ "${BENCH_MAIL_AT_RCPT:-0}" = 1 ] && at_rcpt=" mail_verdicts_at_rcpt = true;"
+	[ "${BENCH_MAIL_AT_RCPT:-1}" = 0 ] && at_rcpt=" mail_verdicts_at_rcpt = false;"
 	{
 		echo "# outpost benchmark config (tests/bench/compare.sh), pipeline $pipeline"
 		if [ "${sock#unix:}" != "$sock" ]; then

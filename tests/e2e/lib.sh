@@ -1035,6 +1035,19 @@ smtp_reply_to() {
 	' "$SMTP_LOG"
 }
 
+# smtp_envelope_reply: the reply that settled the envelope of the last
+# send_smtp: MAIL FROM's when it was not 250, else the (first) RCPT TO's.
+# A refusal reached at MAIL FROM comes at RCPT TO with outpost's default
+# milter.mail_verdicts_at_rcpt, at MAIL FROM itself without it.
+smtp_envelope_reply() {
+	local r
+	r=$(smtp_reply_to 'MAIL FROM')
+	case $r in
+	250*) smtp_reply_to 'RCPT TO' ;;
+	*) echo "$r" ;;
+	esac
+}
+
 # message_of_dump DUMP OUT: write to OUT the message as the sink received it,
 # minus what the relay path added in front of it: smtp-sink's X-Client-Addr,
 # X-Client-Proto, X-Helo-Args, X-Mail-Args, X-Rcpt-Args lines, then the block

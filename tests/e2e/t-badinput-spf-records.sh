@@ -5,8 +5,9 @@
 # (192.0.2.25), from a sender domain whose record is the row's. Each row
 # prints what outpost did and what pyspf (python3-spf, the reference)
 # says of the same record:
-#   "refused CODE X.Y.Z, spf=R"  refused at MAIL FROM with that reply
-#                                (spf.on_fail = reject: 550 5.7.23);
+#   "refused CODE X.Y.Z, spf=R"  refused with that reply (spf.on_fail =
+#                                reject: 550 5.7.23; decided at MAIL FROM,
+#                                given at RCPT TO by default);
 #   "delivered, spf=R"           delivered with Authentication-Results
 #                                spf=R and Received-SPF: R (spf.on_permerror
 #                                and on_pass = mark);
@@ -146,7 +147,7 @@ start_postfix mx "$smtpd" "$sink" "inet:127.0.0.1:$op" "mynetworks = 127.0.0.0/8
 # send_smtp), in the words of the table.
 outcome() {
 	local name=$1 sender=$2 reply logr f ar rs
-	reply=$(smtp_reply_to 'MAIL FROM')
+	reply=$(smtp_envelope_reply)
 	logr=$(grep -a "spf=[a-z]* identity=mailfrom domain=$name.example.test " "$OUTPOST_LOG" |
 		tail -n1 | sed 's/.* spf=\([a-z]*\) identity=.*/\1/')
 	case $reply in
@@ -175,7 +176,7 @@ for row in "${rows[@]}"; do
 		"$sender" "$name" "$name" "$$" "$name" >"$E2E_T/$name.eml"
 	sent=$((sent + 1))
 	send_smtp "$smtpd" "$sender" bob@example.net "$E2E_T/$name.eml" --local-interface "$client" || true
-	case $(smtp_reply_to 'MAIL FROM') in
+	case $(smtp_envelope_reply) in
 	250*)
 		delivered=$((delivered + 1))
 		wait_for_dumps "$E2E_T/dump" "$delivered" 20 || true

@@ -9,10 +9,11 @@
 #   - messages 1-100 and 201-300: accepted, delivered with
 #     Authentication-Results spf=pass and dkim=pass (the key from DNS) and
 #     Received-SPF: pass; pyspf agrees (pass before, pass after);
-#   - messages 101-200, DNS down: refused at MAIL FROM with spf.on_temperror's
-#     default, "451 4.4.3 SPF temperror" (pyspf: temperror too), one
-#     spf=temperror summary line each; nothing accepted then, so nothing
-#     can be lost in Postfix;
+#   - messages 101-200, DNS down: refused at RCPT TO (decided at MAIL FROM,
+#     given at RCPT TO: milter.mail_verdicts_at_rcpt's default) with
+#     spf.on_temperror's default, "451 4.4.3 SPF temperror" (pyspf:
+#     temperror too), one spf=temperror summary line each; nothing
+#     accepted then, so nothing can be lost in Postfix;
 #   - nothing lost: every attempt answered (accepted + refused = 300), every
 #     accepted message at the sink or in Postfix's queue (lib-fault's
 #     account), and the refused ones, sent again once DNS is back (as a
@@ -156,7 +157,7 @@ check_eq "DNS up: messages accepted" "$(part_count 1 "$PART" accepted)" "$PART"
 check_eq "DNS down: messages refused" "$(part_count $((PART + 1)) $((2 * PART)) refused)" "$PART"
 check_eq "DNS back: messages accepted" "$(part_count $((2 * PART + 1)) "$MESSAGES" accepted)" "$PART"
 check_eq "DNS down: the replies" "$(awk '$2 == "refused" { print $3, $4, $5, $6, $7, $8 }' "$STREAM_LOG" | sort | uniq -c | tr -s ' ')" \
-	" $PART mail 451 4.4.3 SPF temperror for"
+	" $PART rcpt 451 4.4.3 SPF temperror for"
 check_eq "summary lines with spf=temperror" "$(outpost_log_count ' spf=temperror identity=mailfrom ')" "$PART"
 check_eq "summary lines with spf=pass" "$(outpost_log_count ' spf=pass identity=mailfrom ')" $((2 * PART))
 

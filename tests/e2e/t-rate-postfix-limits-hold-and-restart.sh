@@ -9,9 +9,11 @@
 #     (postqueue -j), and the account's next message too, to another
 #     domain; `outpostctl hold release` lets the following one through
 #     (and postsuper -H releases what Postfix held);
-#  3. a daily quota (3 messages a day) survives a restart of outpost;
-#  4. with milter.mail_verdicts_at_rcpt (reloaded), the quota's refusal
-#     comes at RCPT TO, MAIL FROM is accepted.
+#  3. a daily quota (3 messages a day) survives a restart of outpost; the
+#     fourth message is refused at RCPT TO, MAIL FROM accepted (the verdict
+#     of MAIL FROM given at RCPT TO: milter.mail_verdicts_at_rcpt's default);
+#  4. with milter.mail_verdicts_at_rcpt = false (reloaded), the quota's
+#     refusal comes at MAIL FROM itself.
 # Parts 2 and 3 key on the envelope sender.
 set -eu
 . "$(dirname "$0")/lib.sh"
@@ -63,20 +65,21 @@ stop_outpost 15 || true
 start_outpost "$E2E_T/outpost.conf"
 for i in 3 4; do rate_smtp "$smtpd" quota@quota.example "q$i@d$i.example" >"$E2E_T/q$i" || true; done
 check_match "quota: third message (after the restart) accepted" "$(cat "$E2E_T/q3")" '^end 250 '
-check_match "quota: fourth refused at MAIL FROM" "$(cat "$E2E_T/q4")" \
-	'^mail 451 4\.7\.1 rate limit exceeded \(messages 3/1d per sender\); try again in [0-9]+ seconds'
+check_match "quota: fourth: MAIL FROM accepted (its verdict comes at RCPT TO)" "$(cat "$E2E_T/q4")" '^mail 250 '
+check_match "quota: fourth refused at RCPT TO" "$(cat "$E2E_T/q4")" \
+	'^rcpt q4@d4\.example 451 4\.7\.1 rate limit exceeded \(messages 3/1d per sender\); try again in [0-9]+ seconds'
+check_match "quota: outpost's summary says end=mail" "$(cat "$OUTPOST_LOG")" \
+	'outpost: end=mail verdict=tempfail .*from=<quota@quota\.example>'
 
-# 4. the same refusal at RCPT TO with milter.mail_verdicts_at_rcpt
-# (reloaded): Postfix asks for no reply at MAIL FROM, which it accepts.
-sed -i 's/^milter: {/milter: { mail_verdicts_at_rcpt = true;/' "$E2E_T/outpost.conf"
+# 4. the same refusal at MAIL FROM itself with milter.mail_verdicts_at_rcpt
+# = false (reloaded): Postfix waits for outpost's reply to MAIL FROM.
+sed -i 's/^milter: {/milter: { mail_verdicts_at_rcpt = false;/' "$E2E_T/outpost.conf"
 reload_outpost
 for _ in $(seq 50); do grep -q 'reload: configuration generation [0-9]* from .* is active' "$OUTPOST_LOG" 2>/dev/null && break; sleep 0.1; done
 rate_smtp "$smtpd" quota@quota.example q5@d5.example >"$E2E_T/q5" || true
-check_match "verdicts at RCPT: MAIL FROM accepted" "$(cat "$E2E_T/q5")" '^mail 250 '
-check_match "verdicts at RCPT: the quota's 451 at RCPT TO" "$(cat "$E2E_T/q5")" \
-	'^rcpt q5@d5\.example 451 4\.7\.1 rate limit exceeded \(messages 3/1d per sender\); try again in [0-9]+ seconds'
-check_match "verdicts at RCPT: outpost's summary says end=mail" "$(cat "$OUTPOST_LOG")" \
-	'outpost: end=mail verdict=tempfail .*from=<quota@quota\.example>'
+check_match "verdicts at MAIL: the quota's 451 at MAIL FROM" "$(cat "$E2E_T/q5")" \
+	'^mail 451 4\.7\.1 rate limit exceeded \(messages 3/1d per sender\); try again in [0-9]+ seconds'
+check_eq "verdicts at MAIL: no RCPT TO sent" "$(grep -c '^rcpt ' "$E2E_T/q5" || true)" 0
 
 # 1 + 3 (hold test, delivered) + 3 (released from hold, and after release) + 3 quota
 wait_for_dumps "$E2E_T/dump" 10 30 || true

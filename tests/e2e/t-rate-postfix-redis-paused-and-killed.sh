@@ -34,7 +34,9 @@ start_outpost "$E2E_T/outpost.conf"
 start_postfix mx "$smtpd" "$sink" "inet:127.0.0.1:$op"
 
 n=0
-# send: one message; prints "ok", "tempfail" or the reply, and sets SECS.
+# send: one message; prints "ok", "tempfail" (MAIL FROM accepted, its
+# verdict given at RCPT TO: milter.mail_verdicts_at_rcpt) or the reply, and
+# sets SECS.
 send() {
 	local t0=$EPOCHREALTIME out
 	n=$((n + 1))
@@ -42,7 +44,7 @@ send() {
 	SECS=$(e2e_elapsed "$t0")
 	case $out in
 	*"end 250 "*) echo ok ;;
-	*"mail 451 4.3.0 rate limit service unavailable"*) echo tempfail ;;
+	*"mail 250 "*"451 4.3.0 rate limit service unavailable"*) echo tempfail ;;
 	*) echo "$out" | tr '\n' ' ' ;;
 	esac
 }

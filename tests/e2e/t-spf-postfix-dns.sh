@@ -7,11 +7,13 @@
 #
 #   pass      a@pass.example.test from 192.0.2.25 (ip4 and include:)
 #             delivered, Authentication-Results spf=pass at the top
-#   fail      b@fail.example.test: 550 5.7.23 at MAIL FROM, nothing queued
+#   fail      b@fail.example.test: 550 5.7.23, decided at MAIL FROM and
+#             given at RCPT TO (milter.mail_verdicts_at_rcpt, the default,
+#             as Postfix's smtpd_delay_reject), nothing queued
 #   outbound  internal client (127.0.0.1) sending as noauth.example.test,
 #             whose record does not name our egress 192.0.2.10: 550 5.7.23
-#             at MAIL FROM and a log line naming domain, address and fix
-#   temperror NSD stopped: 451 4.4.3 at MAIL FROM
+#             at RCPT TO and a log line naming domain, address and fix
+#   temperror NSD stopped: 451 4.4.3 at RCPT TO
 #   dkim      the pass message is signed by dkimpy for pass.example.test
 #             (key in the zone): dkim=pass; with NSD stopped, a signed
 #             message whose SPF check is skipped (spf.skip_sender_domains)
@@ -107,20 +109,23 @@ check_match "pass: dkim=pass (key from DNS)" "$ar" "dkim=pass header.d=pass.exam
 check_match "pass: Received-SPF" "$(grep '^Received-SPF:' "$dump" || true)" \
 	"^Received-SPF: pass \\(mx.outpost-e2e.test: domain of pass.example.test designates $client"
 
-# --- fail: refused at MAIL FROM ------------------------------------------------
+# --- fail: decided at MAIL FROM, refused at RCPT TO ---------------------------
 check_eq "pyspf for b@fail.example.test from $client" "$(pyspf "$client" b@fail.example.test "$helo")" fail
 rc=0
 send_smtp "$smtpd" b@fail.example.test bob@example.net "$(msg b@fail.example.test fail)" \
 	--local-interface "$client" || rc=$?
-check_match "fail: reply to MAIL FROM" "$(smtp_reply_to 'MAIL FROM')" \
+check_eq "fail: reply to MAIL FROM (its verdict is given at RCPT TO)" "$(smtp_reply_to 'MAIL FROM')" "250 2.1.0 Ok"
+check_match "fail: reply to RCPT TO" "$(smtp_reply_to 'RCPT TO')" \
 	"^550 5\\.7\\.23 SPF fail: $client is not authorized to send for fail.example.test: $client may not send for fail.example.test"
-check_eq "fail: reply to RCPT TO (none: refused at MAIL FROM)" "$(smtp_reply_to 'RCPT TO')" none
+check_eq "fail: no DATA sent" "$(smtp_reply_to 'DATA')" none
+check_match "fail: the summary line says it ended at MAIL FROM" \
+	"$(grep -a 'end=mail verdict=reject reply="550 5.7.23".*from=<b@fail.example.test>' "$OUTPOST_LOG" || true)" 'by=spf'
 
 # --- outbound: our egress address not authorized --------------------------------
 check_eq "pyspf for x@noauth.example.test from $egress" "$(pyspf "$egress" x@noauth.example.test "$helo")" fail
 rc=0
 send_smtp "$smtpd" x@noauth.example.test bob@example.net "$(msg x@noauth.example.test outbound)" || rc=$?
-check_match "outbound: reply to MAIL FROM" "$(smtp_reply_to 'MAIL FROM')" \
+check_match "outbound: reply to RCPT TO" "$(smtp_reply_to 'RCPT TO')" \
 	"^550 5\\.7\\.23 noauth.example.test does not authorize $egress: add ip4:$egress or include:_spf.example.test"
 check_match "outbound: log line" "$(grep 'spf: noauth.example.test does not authorize' "$OUTPOST_LOG" || true)" \
 	"noauth.example.test does not authorize $egress: add ip4:$egress or include:_spf.example.test"
@@ -136,7 +141,7 @@ check_eq "pyspf for a@pass.example.test with NSD stopped" "$(pyspf "$client" a@p
 rc=0
 send_smtp "$smtpd" a@pass.example.test bob@example.net "$(msg a@pass.example.test temp)" \
 	--local-interface "$client" || rc=$?
-check_match "temperror: reply to MAIL FROM" "$(smtp_reply_to 'MAIL FROM')" "^451 4\\.4\\.3 SPF temperror for pass.example.test"
+check_match "temperror: reply to RCPT TO" "$(smtp_reply_to 'RCPT TO')" "^451 4\\.4\\.3 SPF temperror for pass.example.test"
 rc=0
 send_smtp "$smtpd" a@skip.example.test bob@example.net "$(signed "$(msg a@skip.example.test dkimtemp)")" \
 	--local-interface "$client" || rc=$?

@@ -7,7 +7,8 @@
 # look up, so it does not ask the store) is signed at once: waiting on
 # Redis holds only the messages that need it.  Once the Redis closes its
 # connections the three get actions.on_store_error (tempfail, 451 4.3.0),
-# and a bounce after that is still signed.  `outpostctl status` shows the
+# at RCPT TO (the default milter.mail_verdicts_at_rcpt), and a bounce after
+# that is still signed.  `outpostctl status` shows the
 # three threads waiting on Redis, and then the three spare threads parked.
 srcdir=${srcdir:-.}
 . "$srcdir/tests/proto/daemon.sh"
@@ -59,7 +60,7 @@ touch "$dir/redis-release"
 wait $slow1 $slow2 $slow3
 for i in 1 2 3; do
 	want_line "slow$i: store error action" "$dir/slow$i" \
-		'^final action=tempfail stage=mail code=451 text="4\.3\.0'
+		'^final action=tempfail stage=rcpt code=451 text="4\.3\.0'
 done
 # the threads that took the waiting workers' places are parked as spares
 status_until '^workers: .* 0 waiting .* 3 parked'

@@ -1,6 +1,6 @@
 #!/bin/sh
-# t-rate-client-mail-verdict-given-at-each-rcpt: with
-# milter.mail_verdicts_at_rcpt, outpost asks for no reply at MAIL FROM
+# t-rate-client-mail-verdict-given-at-each-rcpt: by default (milter.
+# mail_verdicts_at_rcpt = true), outpost asks for no reply at MAIL FROM
 # (SMFIP_NR_MAIL) and gives the verdict it reached there to every RCPT TO:
 # login tim's third message (rule login-msgs, 2 an hour, tempfail) has
 # both recipients refused with the rate limit's 451 and never reaches
