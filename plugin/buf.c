@@ -63,6 +63,12 @@ int op_buf_puts(struct op_buf *b, const char *s)
 
 int op_buf_putc(struct op_buf *b, char c)
 {
+	/* Room for the byte and the NUL: cap <= max + 1, so len + 1 <= max. */
+	if (b->len + 2 <= b->cap) {
+		b->data[b->len++] = c;
+		b->data[b->len] = '\0';
+		return 0;
+	}
 	return op_buf_append(b, &c, 1);
 }
 
@@ -71,9 +77,19 @@ int op_buf_vprintf(struct op_buf *b, const char *fmt, va_list ap)
 	va_list ap2;
 	int n;
 
+	size_t room = b->cap - b->len; /* the NUL's byte included */
+
+	/* Format into the room there is; only text that does not fit is
+	 * formatted twice (once to learn its length). */
 	va_copy(ap2, ap);
-	n = vsnprintf(NULL, 0, fmt, ap2);
+	n = vsnprintf(b->cap ? b->data + b->len : NULL, b->cap ? room : 0, fmt, ap2);
 	va_end(ap2);
+	if (n >= 0 && b->cap && (size_t)n < room) {
+		b->len += (size_t)n; /* fits: cap <= max + 1 */
+		return 0;
+	}
+	if (b->cap)
+		b->data[b->len] = '\0'; /* unchanged, as the contract says */
 	if (n < 0 || buf_reserve(b, (size_t)n) < 0)
 		return -1;
 	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
@@ -92,6 +108,12 @@ int op_buf_printf(struct op_buf *b, const char *fmt, ...)
 	return r;
 }
 
+/* A byte op_buf_put_escaped() copies as it is. */
+static bool plain(unsigned char c)
+{
+	return c >= 0x20 && c < 0x7f && c != '\\' && c != '"';
+}
+
 int op_buf_put_escaped(struct op_buf *b, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
@@ -99,14 +121,24 @@ int op_buf_put_escaped(struct op_buf *b, const char *s, size_t n)
 
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
+		size_t run = 0;
 		int r;
 
+		while (run < n - i && plain((unsigned char)s[i + run]))
+			run++;
+		if (run > 0) {
+			/* a run copied as it is; on overflow, what fits */
+			size_t fit = b->max - b->len < run ? b->max - b->len : run;
+
+			if (op_buf_append(b, s + i, fit) < 0 || fit < run)
+				return -1;
+			i += run - 1;
+			continue;
+		}
 		if (c == '\\' || c == '"') {
 			esc[0] = '\\';
 			esc[1] = (char)c;
 			r = op_buf_append(b, esc, 2);
-		} else if (c >= 0x20 && c < 0x7f) {
-			r = op_buf_putc(b, (char)c);
 		} else {
 			esc[0] = '\\';
 			esc[1] = 'x';

@@ -146,6 +146,31 @@ static void test_buf_printf_appends_formatted_text(void **state)
 	op_buf_free(&b);
 }
 
+/* Text that fits the room already allocated is formatted once in place;
+ * one byte more makes the buffer grow; putc fills the last byte of the
+ * room, then grows it. */
+static void test_buf_printf_and_putc_fill_the_room_then_grow(void **state)
+{
+	struct op_buf b;
+	char fill[61];
+
+	memset(fill, 'x', 60);
+	fill[60] = '\0';
+	op_buf_init(&b, 1000);
+	op_buf_puts(&b, fill); /* 60 bytes + NUL: a capacity of 64 */
+	WANT_SIZE("capacity after 60 bytes", b.cap, 64);
+	WANT_INT("printf of 3 bytes", op_buf_printf(&b, "<%s", "ab"), 0);
+	WANT_SIZE("capacity after 63 bytes (the room, exactly)", b.cap, 64);
+	WANT_INT("putc of the 64th byte", op_buf_putc(&b, '>'), 0);
+	WANT_SIZE("capacity after 64 bytes", b.cap, 128);
+	WANT_INT("printf past the room", op_buf_printf(&b, "%070d", 7), 0);
+	WANT_SIZE("length", b.len, 134);
+	WANT_INT("the text", strncmp(b.data + 60, "<ab>0000", 8), 0);
+	WANT_INT("the NUL", b.data[134], '\0');
+	WANT_INT("its last digit", b.data[133], '7');
+	op_buf_free(&b);
+}
+
 /* SIZE_MAX is the natural way to say "no limit of my own". */
 static void test_buf_without_practical_limit_grows(void **state)
 {
@@ -240,6 +265,8 @@ static void test_buf_escape_stops_when_full_keeping_whole_escapes(void **state)
 		{3, "a\"b", "a\\\""},
 		{2, "a\"b", "a"},
 		{0, "a", ""},
+		{4, "abcdef", "abcd"},     /* a run: what fits of it */
+		{5, "abc\"def", "abc\\\""},
 	};
 	/* clang-format on */
 	char label[64];
@@ -454,6 +481,7 @@ int main(void)
 	    cmocka_unit_test(test_buf_append_one_past_max_fails_and_leaves_buffer_unchanged),
 	    cmocka_unit_test(test_buf_printf_overflow_fails_and_leaves_buffer_unchanged),
 	    cmocka_unit_test(test_buf_printf_appends_formatted_text),
+	    cmocka_unit_test(test_buf_printf_and_putc_fill_the_room_then_grow),
 	    cmocka_unit_test(test_buf_without_practical_limit_grows),
 	    cmocka_unit_test(test_buf_append_keeps_embedded_nuls),
 	    cmocka_unit_test(test_buf_escape_makes_controls_quotes_backslash_and_8bit_safe),
