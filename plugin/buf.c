@@ -76,7 +76,6 @@ int op_buf_vprintf(struct op_buf *b, const char *fmt, va_list ap)
 {
 	va_list ap2;
 	int n;
-
 	size_t room = b->cap - b->len; /* the NUL's byte included */
 
 	/* Format into the room there is; only text that does not fit is
